@@ -1,0 +1,68 @@
+# Two commands matter: `make book` and `make test`. Both set up .venv on first use.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BUILD  := _build
+CACHE_STAMP := $(BUILD)/.requirements.sha256
+
+.PHONY: help venv book test lab notebooks bench clean check-python
+
+help:
+	@echo "make book   build the HTML book into $(BUILD)/html"
+	@echo "make test   run every test: ce_lib, doctests, notebooks (nbval), strict build, browser"
+	@echo "make lab    open the chapters in JupyterLab, in the project's environment"
+	@echo "make notebooks   re-execute every chapter notebook in place (for authors)"
+	@echo "make bench  run the benchmarks"
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: Python 3.11 or newer is needed as '$(PYTHON)'." >&2; \
+	  echo "       Install it (Debian/Ubuntu: apt-get install python3 python3-venv), or run make PYTHON=/path/to/python3.11 ..." >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "error: Python's venv module (with ensurepip) is missing." >&2; \
+	  echo "       Install it (Debian/Ubuntu: apt-get install python3-venv)." >&2; \
+	  exit 1; }
+
+$(STAMP): requirements.txt pyproject.toml | check-python
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+# jupyter-cache keys on notebook code only: drop the cache when the pinned dependencies change.
+$(CACHE_STAMP): requirements.txt
+	rm -rf $(BUILD)/.jupyter_cache
+	mkdir -p $(BUILD)
+	sha256sum requirements.txt > $@
+
+book: $(STAMP) $(CACHE_STAMP)
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo
+	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html"
+
+test: $(STAMP) $(CACHE_STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=book
+
+notebooks: $(STAMP)
+	for nb in $$(find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); do \
+	  echo "executing $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb"; \
+	done
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .hypothesis

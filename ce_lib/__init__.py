@@ -1,0 +1,53 @@
+"""ce_lib: softmax, cross-entropy and KL divergence, computed carefully with NumPy.
+
+The numerical companion of the book *Softmax, Cross-Entropy and KL Divergence*.
+NumPy is its only runtime dependency; :mod:`ce_lib.verify` (the SymPy side, used
+by the book's notebooks) is imported only when asked for.
+"""
+
+from ._version import __version__, release_date
+from .activations import log_sigmoid, log_softmax, logit, logsumexp, sigmoid, softmax, softplus
+from .gradients import (
+    binary_cross_entropy_with_logits_grad,
+    sigmoid_grad,
+    softmax_cross_entropy_grad,
+    softmax_jacobian,
+)
+from .information import cross_entropy, entropy, kl_divergence
+from .likelihood import empirical_distribution, log_likelihood
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    nll_loss,
+    softmax_cross_entropy,
+)
+
+__all__ = [
+    "__version__",
+    "release_date",
+    # activations
+    "sigmoid",
+    "log_sigmoid",
+    "logit",
+    "softplus",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    # information
+    "entropy",
+    "cross_entropy",
+    "kl_divergence",
+    # likelihood
+    "empirical_distribution",
+    "log_likelihood",
+    # losses
+    "softmax_cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    # gradients
+    "sigmoid_grad",
+    "softmax_jacobian",
+    "softmax_cross_entropy_grad",
+    "binary_cross_entropy_with_logits_grad",
+]

@@ -1,0 +1,70 @@
+"""The HTML book builds strictly (warnings are errors, nitpicky references) and loads nothing from outside."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from book_sources import ROOT, toc_files
+
+pytestmark = pytest.mark.build
+
+EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+
+
+def test_book_builds_strictly(built_book):
+    assert built_book.returncode == 0, "strict build failed:\n" + built_book.log[-6000:]
+
+
+def test_every_toc_page_is_built(built_book):
+    for source in toc_files():
+        page = built_book.html / source.relative_to(ROOT).with_suffix(".html")
+        assert page.exists(), f"{page} was not built"
+
+
+def test_no_page_loads_anything_from_outside(built_book):
+    pages = [p for p in built_book.html.rglob("*.html") if "_static" not in p.parts]
+    assert pages
+    for page in pages:
+        hits = EXTERNAL.findall(page.read_text(errors="replace"))
+        assert not hits, f"{page.name} loads external resources: {hits[:3]}"
+
+
+def test_mathjax_is_bundled(built_book):
+    index = (built_book.html / "book" / "preface.html").read_text()
+    src = re.search(r'<script[^>]+src="([^"]*mathjax[^"]*)"', index, re.I)
+    assert src, "no MathJax script tag"
+    assert not src.group(1).startswith(("http", "//")), src.group(1)
+    assert (built_book.html / "book" / src.group(1).split("?")[0]).resolve().exists()
+
+
+def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("book/_ext", "book/images"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
+    cell = lambda src, n: {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# Broken\n"},
+            cell("x = 1", 1),
+            cell("raise RuntimeError('deliberately broken cell')", 2),
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "broken.ipynb").write_text(json.dumps(nb))
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run(
+        [str(jb), "build", str(tmp_path), "--builder", "html", "-W", "-n", "--keep-going"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log[-3000:]
+    assert "broken" in log and "deliberately broken cell" in log, log[-3000:]
