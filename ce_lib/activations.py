@@ -246,7 +246,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     Notes
     -----
     ``-inf`` scores (masked classes) get log-probability ``-inf``; a slice of only
-    ``-inf`` gives NaN, as SciPy's ``log_softmax``.
+    ``-inf`` gives NaN, and a ``+inf`` score gets NaN, as SciPy's ``log_softmax``.
 
     Examples
     --------
@@ -285,7 +285,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     -------
     ndarray
         Probabilities in :math:`[0, 1]` summing to 1 along ``axis``; same shape
-        and floating dtype as ``x``.
+        and floating dtype as ``x``. A slice containing ``+inf`` gives NaN, and
+        ``-inf`` scores get probability 0, as SciPy's ``softmax``.
 
     Examples
     --------
@@ -296,5 +297,11 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     >>> softmax([1002.3, 998.8, 1000.7])  # shifted by 1000: same answer, no overflow
     array([0.81162645, 0.024509  , 0.16386455])
     """
+    x = as_float_array(x, "x")
+    axis = check_axis(x, axis, "x")
     out = log_softmax(x, axis=axis)
-    return np.exp(out, out=out)
+    np.exp(out, out=out)
+    has_posinf = np.any(np.isposinf(x), axis=axis, keepdims=True)
+    if has_posinf.any():  # a +inf score leaves the distribution undefined: the whole slice is NaN, as SciPy
+        out = np.where(has_posinf, np.nan, out)
+    return out

@@ -21,11 +21,11 @@ __all__ = ["empirical_distribution", "log_likelihood"]
 
 
 def _samples(samples, num_classes: int) -> np.ndarray:
+    if np.size(samples) == 0:
+        raise ValueError("samples is empty; a likelihood needs at least one sample")
     x = as_index_array(samples, "samples")
     if x.ndim != 1:
         raise ValueError(f"samples must be one-dimensional, got shape {x.shape}")
-    if x.size == 0:
-        raise ValueError("samples is empty; a likelihood needs at least one sample")
     if np.any((x < 0) | (x >= num_classes)):
         raise ValueError(f"samples must lie in [0, {num_classes}); found {x.min()} .. {x.max()}")
     return x
