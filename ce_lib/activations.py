@@ -156,26 +156,36 @@ def logit(p: ArrayLike) -> np.ndarray:
 
 
 def _lse_parts(x: np.ndarray, axis: int):
-    r"""Split log-sum-exp into the maximum and the log1p argument.
+    r"""The pieces of log-sum-exp, computed in one scratch buffer.
 
-    Returns ``a`` (the maximum, keepdims), ``z = x - a``, :math:`s = \sum_{i \ne m}
-    e^{z_i}` (keepdims; the sum leaves out one maximal entry ``m``) and ``m``
-    itself (keepdims), so that ``lse = a + log1p(s)`` and ``log_softmax = z - log1p(s)``.
+    Returns ``(a, s, idx, buf, shift)``: the maximum ``a`` and its index ``idx``
+    (keepdims), :math:`s = \sum_{i \ne m} e^{x_i - a}` (keepdims; the sum leaves out
+    one maximal entry ``m``), and ``buf``, a fresh array of ``x``'s shape holding
+    :math:`e^{x_i - \text{shift}}` with 0 at ``m``, which callers reuse as their
+    output. ``shift`` is ``a`` where ``a`` is finite and 0 elsewhere (rows of
+    ``+-inf`` or NaN, which callers finish as SciPy does).
     """
     if x.shape[axis] == 0:
         raise ValueError(f"x must have at least one entry along axis {axis}")
     idx = np.expand_dims(np.argmax(x, axis=axis), axis)
     a = np.take_along_axis(x, idx, axis=axis)
     finite = np.isfinite(a)
-    shift = a if finite.all() else np.where(finite, a, 0)  # no shift for rows of +-inf (as SciPy)
+    shift = a if finite.all() else np.where(finite, a, 0)
     with np.errstate(over="ignore", invalid="ignore"):  # only reachable for rows holding +inf or NaN
-        z = x - shift
-        e = np.exp(z)
-        if not finite.all():
-            z = np.where(finite, z, x - a)  # inf - inf is NaN, SciPy's answer too
-    np.put_along_axis(e, idx, 0, axis=axis)  # leave out the maximum: its term is exactly 1
-    s = np.sum(e, axis=axis, keepdims=True)
-    return a, z, s, idx
+        buf = np.subtract(x, shift)
+        np.exp(buf, out=buf)
+    np.put_along_axis(buf, idx, 0, axis=axis)  # leave out the maximum: its term is exactly 1
+    s = np.sum(buf, axis=axis, keepdims=True)
+    return a, s, idx, buf, shift
+
+
+def _shifted_scores(x: np.ndarray, a: np.ndarray, shift: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``x - a`` written into ``out``; NaN (as SciPy) where ``a`` is not finite and ``x - a`` is undefined."""
+    np.subtract(x, shift, out=out)
+    if shift is not a:  # some rows have a = +-inf or NaN
+        with np.errstate(invalid="ignore"):  # inf - inf is NaN, SciPy's answer too
+            np.copyto(out, x - a, where=~np.isfinite(a))
+    return out
 
 
 def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarray:
@@ -217,7 +227,7 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    a, _, s, _ = _lse_parts(x, axis)
+    a, s, _, _, _ = _lse_parts(x, axis)
     out = a + np.log1p(s)
     if not keepdims:
         out = np.squeeze(out, axis=axis)
@@ -245,6 +255,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
 
     Notes
     -----
+    ``x - a`` is exact for scores of similar magnitude, so adding a constant that
+    is exactly representable to every score changes no bit of the result.
     ``-inf`` scores (masked classes) get log-probability ``-inf``; a slice of only
     ``-inf`` gives NaN, and a ``+inf`` score gets NaN, as SciPy's ``log_softmax``.
 
@@ -262,9 +274,10 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    _, z, s, _ = _lse_parts(x, axis)
-    z -= np.log1p(s)
-    return z
+    a, s, _, buf, shift = _lse_parts(x, axis)
+    out = _shifted_scores(x, a, shift, out=buf)  # reuse the scratch buffer as the output
+    out -= np.log1p(s)  # (x - a) - log1p(s): exact shift invariance, see the Notes
+    return out
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -299,8 +312,13 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    out = log_softmax(x, axis=axis)
-    np.exp(out, out=out)
+    a, s, idx, out, _ = _lse_parts(x, axis)
+    np.put_along_axis(out, idx, 1, axis=axis)  # e^(a - a) for the maximum
+    with np.errstate(invalid="ignore"):  # inf / inf: only in rows holding +inf, set to NaN below
+        out /= 1 + s
+    finite = np.isfinite(a)
+    if not finite.all():  # rows of -inf only, or holding NaN: NaN, as SciPy
+        out = np.where(finite, out, np.nan)
     has_posinf = np.any(np.isposinf(x), axis=axis, keepdims=True)
     if has_posinf.any():  # a +inf score leaves the distribution undefined: the whole slice is NaN, as SciPy
         out = np.where(has_posinf, np.nan, out)

@@ -64,8 +64,10 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
 
 def _softmax_and_complement(xl: np.ndarray):
     """Softmax over the last axis, its complement ``1 - q`` computed without cancellation, and the argmax."""
-    _, z, s, idx = _lse_parts(xl, -1)
-    q = np.exp(z - np.log1p(s))
+    a, s, idx, q, _ = _lse_parts(xl, -1)
+    np.put_along_axis(q, idx, 1, axis=-1)  # e^(a - a) for the maximum
+    with np.errstate(invalid="ignore"):  # inf / inf: only in rows holding +inf, where the gradient is NaN
+        q /= 1 + s
     comp = 1 - q  # exact enough wherever q <= 1/2, i.e. away from the maximum
     np.put_along_axis(comp, idx, s / (1 + s), axis=-1)  # 1 - 1/(1+s) at the maximum
     return q, comp

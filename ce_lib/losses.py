@@ -32,7 +32,7 @@ from ._validation import (
     check_same_shape,
     check_unit_interval,
 )
-from .activations import _lse_parts, softplus
+from .activations import _lse_parts, _shifted_scores, softplus
 
 __all__ = [
     "softmax_cross_entropy",
@@ -232,14 +232,16 @@ def softmax_cross_entropy(
     if x.ndim >= 1 and _target_kind(target, x) == "probabilities":
         return _soft_target_cross_entropy(x, target, weight, reduction, eps)
     xl, y, kept, w, w_y = _index_setup(x, target, weight, ignore_index, reduction, "logits")
-    _, z, s, _ = _lse_parts(xl, -1)
+    a, s, _, buf, shift = _lse_parts(xl, -1)
     log1p_s = np.log1p(s)  # keepdims
+    with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
+        z_y = np.take_along_axis(xl, y[..., None], axis=-1) - a
     # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
-    nll = log1p_s[..., 0] - np.take_along_axis(z, y[..., None], axis=-1)[..., 0]
+    nll = (log1p_s - z_y)[..., 0]
     per = np.where(kept, w_y * nll, 0)
     if eps > 0:
-        # -sum_c w_c log q_c = sum_c w_c (log1p(s) - z_c), every term non-negative
-        neg_logq = log1p_s - z
+        # -sum_c w_c log q_c = sum_c w_c (log1p(s) - (x_c - a)), every term non-negative
+        neg_logq = np.subtract(log1p_s, _shifted_scores(xl, a, shift, out=buf), out=buf)
         smooth = np.sum(neg_logq if w is None else neg_logq * w, axis=-1)
         per = (1 - eps) * per + (eps / xl.shape[-1]) * np.where(kept, smooth, 0)
     return _reduce(per.astype(x.dtype, copy=False), reduction, np.sum(w_y))
@@ -254,8 +256,8 @@ def _soft_target_cross_entropy(x, target, weight, reduction, eps):
     w = _class_weight(weight, num_classes, x.dtype)
     if eps > 0:
         tl = (1 - eps) * tl + eps / num_classes
-    _, z, s, _ = _lse_parts(xl, -1)
-    neg_logq = np.log1p(s) - z
+    a, s, _, buf, shift = _lse_parts(xl, -1)
+    neg_logq = np.subtract(np.log1p(s), _shifted_scores(xl, a, shift, out=buf), out=buf)
     with np.errstate(invalid="ignore"):  # 0 * inf where a -inf logit has target 0: set to 0 below
         terms = np.where(tl == 0, 0, tl * neg_logq)
     per = np.sum(terms if w is None else terms * w, axis=-1).astype(x.dtype, copy=False)

@@ -1,0 +1,126 @@
+"""Parity with PyTorch (CPU, float64) over every keyword combination, and gradients against autograd.
+
+torch is an optional extra (`pip install -e ".[torch]"`); without it these tests skip, saying so.
+Tolerance: both sides sum at most a few dozen terms in different orders, so they agree to
+a few hundred eps relative (1e-13); inputs avoid dominant logits, where PyTorch rounds tiny
+losses to 0 and ce_lib does not (see test_accuracy).
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import ce_lib
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install -e '.[torch]' to run the parity tests")
+F = torch.nn.functional
+pytestmark = pytest.mark.torch
+
+RTOL, ATOL = 1e-13, 1e-14
+rng = np.random.default_rng(11)
+SHAPES = {"(C)": ((5,), ()), "(N,C)": ((7, 5), (7,)), "(N,C,d1,d2)": ((3, 5, 2, 4), (3, 2, 4))}
+
+
+def t(a):
+    return torch.from_numpy(np.array(a, copy=True))  # keeps 0-d arrays 0-d
+
+
+def index_target(shape, ignore):
+    y = rng.integers(0, 5, shape)
+    if ignore and y.ndim:
+        y.flat[::3] = -100
+    return y
+
+
+def check_cross_entropy(x, target, w, **kw):
+    """Values and gradients of ce_lib against torch for one call of cross_entropy."""
+    tw = None if w is None else t(w)
+    ours = ce_lib.softmax_cross_entropy(x, target, weight=w, **kw)
+    np.testing.assert_allclose(ours, F.cross_entropy(t(x), t(target), weight=tw, **kw).numpy(), rtol=RTOL, atol=ATOL)
+    x_t = t(x).requires_grad_()
+    F.cross_entropy(x_t, t(target), weight=tw, **kw).sum().backward()
+    grad = ce_lib.softmax_cross_entropy_grad(x, target, weight=w, **kw)
+    np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+CE_CASES = list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"], [0.0, 0.25, 1.0]))
+
+
+@pytest.mark.parametrize("shape, weight, ignore, reduction, smoothing", CE_CASES)
+def test_cross_entropy_index_targets(shape, weight, ignore, reduction, smoothing):
+    xs, ys = SHAPES[shape]
+    x = rng.normal(0, 3, xs)
+    y = index_target(ys, ignore)
+    w = rng.uniform(0.2, 3.0, 5) if weight else None
+    check_cross_entropy(x, y, w, reduction=reduction, label_smoothing=smoothing)
+
+
+@pytest.mark.parametrize("shape, weight, reduction, smoothing", list(itertools.product(SHAPES, [None, "w"], ["none", "sum", "mean"], [0.0, 0.3])))
+def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing):
+    xs, _ = SHAPES[shape]
+    x = rng.normal(0, 3, xs)
+    class_axis = 0 if len(xs) == 1 else 1
+    p = ce_lib.softmax(rng.normal(0, 2, xs), axis=class_axis)
+    w = rng.uniform(0.2, 3.0, 5) if weight else None
+    check_cross_entropy(x, p, w, reduction=reduction, label_smoothing=smoothing)
+
+
+@pytest.mark.parametrize("shape, weight, ignore, reduction", list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"])))
+def test_nll_loss(shape, weight, ignore, reduction):
+    xs, ys = SHAPES[shape]
+    logq = ce_lib.log_softmax(rng.normal(0, 3, xs), axis=0 if len(xs) == 1 else 1)
+    y = index_target(ys, ignore)
+    w = rng.uniform(0.2, 3.0, 5) if weight else None
+    ours = ce_lib.nll_loss(logq, y, weight=w, reduction=reduction)
+    theirs = F.nll_loss(t(logq), t(y), weight=None if w is None else t(w), reduction=reduction).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+def test_all_ignored_is_nan_in_both():
+    x, y = rng.normal(size=(3, 4)), np.full(3, -100)
+    assert np.isnan(ce_lib.softmax_cross_entropy(x, y)) and torch.isnan(F.cross_entropy(t(x), t(y)))
+
+
+BIN_SHAPES = [(6,), (4, 3), (2, 3, 5)]
+
+
+@pytest.mark.parametrize("shape, weight, reduction, soft", list(itertools.product(BIN_SHAPES, [None, "w"], ["none", "sum", "mean"], [False, True])))
+def test_binary_cross_entropy(shape, weight, reduction, soft):
+    p = rng.uniform(0, 1, shape)
+    p.flat[0], p.flat[-1] = 0.0, 1.0  # the clamp at -100
+    y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) > 0.5).astype(float)
+    w = rng.uniform(0.2, 3.0, shape[-1:]) if weight else None
+    ours = ce_lib.binary_cross_entropy(p, y, weight=w, reduction=reduction)
+    theirs = F.binary_cross_entropy(t(p), t(y), weight=None if w is None else t(w), reduction=reduction).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    "shape, weight, pos_weight, reduction, soft",
+    list(itertools.product(BIN_SHAPES, [None, "w"], [None, "pw"], ["none", "sum", "mean"], [False, True])),
+)
+def test_binary_cross_entropy_with_logits(shape, weight, pos_weight, reduction, soft):
+    z = rng.normal(0, 3, shape)
+    y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) > 0.5).astype(float)
+    w = rng.uniform(0.2, 3.0, shape) if weight else None
+    pw = rng.uniform(0.5, 4.0, shape[-1]) if pos_weight else None
+    kw = dict(reduction=reduction)
+    ours = ce_lib.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=pw, **kw)
+    tw, tpw = (None if w is None else t(w)), (None if pw is None else t(pw))
+    theirs = F.binary_cross_entropy_with_logits(t(z), t(y), weight=tw, pos_weight=tpw, **kw).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+    z_t = t(z).requires_grad_()
+    F.binary_cross_entropy_with_logits(z_t, t(y), weight=tw, pos_weight=tpw, **kw).sum().backward()
+    grad = ce_lib.binary_cross_entropy_with_logits_grad(z, y, weight=w, pos_weight=pw, **kw)
+    np.testing.assert_allclose(grad, z_t.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_activations_match_torch():
+    x = rng.normal(0, 10, (8, 6))
+    np.testing.assert_allclose(ce_lib.softmax(x), torch.softmax(t(x), -1).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ce_lib.log_softmax(x), torch.log_softmax(t(x), -1).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ce_lib.logsumexp(x), torch.logsumexp(t(x), -1).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ce_lib.sigmoid(x), torch.sigmoid(t(x)).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ce_lib.log_sigmoid(x), F.logsigmoid(t(x)).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ce_lib.softplus(x), F.softplus(t(x)).numpy(), rtol=RTOL, atol=ATOL)
