@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "MARK"]
+__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "MARK"]
 
 MARK = "✔"
 
@@ -178,6 +178,25 @@ def close(label: str, got, expected, *, rtol: float = 16 * np.finfo(np.float64).
     if not np.all((np.abs(got - expected) <= atol + rtol * np.abs(expected)) | (got == expected)):
         raise AssertionError(f"({label}) values differ: {got} vs {expected}")
     _report(label, what or "agrees numerically")
+
+
+def within_range(expr):
+    """Drop the ``Piecewise`` branches SymPy keeps for an index outside ``1..C``.
+
+    Differentiating a sum :math:`\\sum_{m=1}^{C}` by an indexed symbol :math:`s_j` gives
+    ``Piecewise((d, C >= j), (0, True))``: the derivative ``d`` when :math:`j \\le C`.
+    For an index known to lie in ``1..C`` the first branch is the answer; this
+    helper selects it, after checking that the condition is exactly of that form.
+    """
+    import sympy as sp
+
+    def first_branch(pw):
+        (value, condition) = pw.args[0]
+        if not (isinstance(condition, sp.GreaterThan) and condition.lhs.is_Symbol and condition.rhs.is_Symbol):
+            raise AssertionError(f"unexpected Piecewise condition {condition}; refusing to drop it")
+        return value
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), first_branch)
 
 
 def identities(pairs: Iterable[tuple[str, object, object]]) -> None:
