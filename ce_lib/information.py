@@ -34,17 +34,23 @@ def _pair(p, q, axis: int):
     return p.astype(dtype, copy=False), q.astype(dtype, copy=False), axis
 
 
-def _in_base(nats: np.ndarray, base) -> np.ndarray:
+def _logarithm(base):
+    """The logarithm to ``base``: NumPy's own log2 and log10 (exact at powers of the base), else log / log(base)."""
     ln_base = log_of_base(base)
-    out = nats if ln_base is None else nats / ln_base
-    return out[()]
+    if ln_base is None:
+        return np.log
+    if float(base) == 2:
+        return np.log2
+    if float(base) == 10:
+        return np.log10
+    return lambda x, **kw: np.divide(np.log(x, **kw), ln_base, **kw)
 
 
-def _log_where_positive(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+def _log_where_positive(q: np.ndarray, p: np.ndarray, base=None) -> np.ndarray:
     """``log(q)`` where ``p > 0`` and 0 elsewhere, so that ``p * log q`` obeys 0 log 0 = 0."""
     out = np.zeros_like(q)
     with np.errstate(divide="ignore"):  # q = 0 < p gives -inf: the term is +inf, as rel_entr
-        np.log(q, out=out, where=p > 0)
+        _logarithm(base)(q, out=out, where=p > 0)
     out[np.isnan(p) | np.isnan(q)] = np.nan  # NaN propagates even where the log was skipped
     return out
 
@@ -61,7 +67,8 @@ def entropy(p: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarr
     axis : int, optional
         The outcome axis. Default ``-1``.
     base : float, optional
-        Logarithm base: ``None`` (default) gives nats, ``2`` gives bits.
+        Logarithm base: ``None`` (default) gives nats, ``2`` gives bits (computed
+        with ``log2``, so dyadic probabilities give exact results).
 
     Returns
     -------
@@ -82,7 +89,7 @@ def entropy(p: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarr
     0.0
     """
     p, axis = _distribution(p, "p", axis)
-    return _in_base(0.0 - np.sum(p * _log_where_positive(p, p), axis=axis), base)  # 0 - x: no -0.0
+    return (0.0 - np.sum(p * _log_where_positive(p, p, base), axis=axis))[()]  # 0 - x: no -0.0
 
 
 def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
@@ -122,7 +129,7 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     0.5108256237659907
     """
     p, q, axis = _pair(p, q, axis)
-    return _in_base(-np.sum(p * _log_where_positive(q, p), axis=axis), base)
+    return (-np.sum(p * _log_where_positive(q, p, base), axis=axis))[()]
 
 
 def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
@@ -163,13 +170,14 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     0.3680642071684971
     """
     p, q, axis = _pair(p, q, axis)
+    log = _logarithm(base)
     positive = p > 0
     with np.errstate(divide="ignore", over="ignore", under="ignore"):  # q = 0 < p: the term is +inf
         ratio = np.divide(p, q, out=np.ones_like(p), where=positive)
-        log_ratio = np.log(ratio)
+        log_ratio = log(ratio)
         extreme = positive & ((ratio == 0) | np.isinf(ratio)) & (q > 0)
         if extreme.any():  # the ratio left the float range: subtract logs instead
-            log_ratio[extreme] = np.log(p[extreme]) - np.log(q[extreme])
+            log_ratio[extreme] = log(p[extreme]) - log(q[extreme])
     terms = np.where(positive | np.isnan(p), p * log_ratio, 0)
     terms[np.isnan(q)] = np.nan  # NaN propagates, as rel_entr
-    return _in_base(np.sum(terms, axis=axis), base)
+    return np.sum(terms, axis=axis)[()]
