@@ -1,5 +1,5 @@
 # Two commands matter: `make book` and `make test`. Both set up .venv on first use.
-SHELL := bash
+SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
@@ -10,11 +10,16 @@ STAMP  := $(VENV)/.installed
 BUILD  := _build
 CACHE_STAMP := $(BUILD)/.requirements.sha256
 
-.PHONY: help venv book test lab notebooks bench clean check-python
+.PHONY: help venv book test lab notebooks bench clean check-python pdf check-latex
+
+PDF_DIR  := $(BUILD)/pdf
+PDF_NAME := softmax-cross-entropy-kl.pdf
+TEX_PACKAGES := texlive-latex-extra texlive-fonts-recommended texlive-latex-recommended tex-gyre latexmk
 
 help:
 	@echo "make book   build the HTML book into $(BUILD)/html"
 	@echo "make test   run every test: ce_lib, doctests, notebooks (nbval), strict build, browser"
+	@echo "make pdf    build the PDF edition into $(PDF_DIR)/$(PDF_NAME) (needs LaTeX)"
 	@echo "make lab    open the chapters in JupyterLab, in the project's environment"
 	@echo "make notebooks   re-execute every chapter notebook in place (for authors)"
 	@echo "make bench  run the benchmarks"
@@ -44,12 +49,40 @@ $(CACHE_STAMP): requirements.txt
 	mkdir -p $(BUILD)
 	sha256sum requirements.txt > $@
 
+check-latex:
+	@for tool in pdflatex latexmk kpsewhich; do command -v $$tool >/dev/null || { \
+	  echo "error: '$$tool' not found: the PDF edition needs LaTeX." >&2; \
+	  echo "       Install it (Debian/Ubuntu): apt-get install $(TEX_PACKAGES)" >&2; exit 1; }; done
+	@kpsewhich tgtermes.sty >/dev/null || { \
+	  echo "error: LaTeX is installed but tgtermes.sty (TeX Gyre fonts) is missing." >&2; \
+	  echo "       Install (Debian/Ubuntu): apt-get install $(TEX_PACKAGES)" >&2; exit 1; }
+
+pdf: check-latex $(STAMP) $(CACHE_STAMP)
+	$(BIN)/jupyter-book build . --builder pdflatex
+	mkdir -p $(PDF_DIR)
+	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
+	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME)"
+
+# The HTML links to the PDF edition: build it first where LaTeX is installed.
 book: $(STAMP) $(CACHE_STAMP)
+	mkdir -p $(PDF_DIR)
+	@if $(MAKE) --no-print-directory -s check-latex 2>/dev/null; then $(MAKE) --no-print-directory pdf; \
+	 else echo "note: LaTeX not found, so the HTML will link to a PDF that was not built (apt-get install $(TEX_PACKAGES))"; fi
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html"
 
-test: $(STAMP) $(CACHE_STAMP)
+CFF_VENV := .venv-cff
+CFF_STAMP := $(CFF_VENV)/.installed
+
+# cffconvert pins jsonschema<4, which the book's tools cannot share: it gets its own environment.
+$(CFF_STAMP): requirements-cff.txt | check-python
+	test -x $(CFF_VENV)/bin/python || $(PYTHON) -m venv $(CFF_VENV)
+	$(CFF_VENV)/bin/python -m pip install --quiet -r requirements-cff.txt
+	touch $@
+
+test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP)
+	mkdir -p $(PDF_DIR)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)

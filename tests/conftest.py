@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,8 +22,42 @@ class Build:
     html: Path
 
 
+PDF_NAME = "softmax-cross-entropy-kl.pdf"
+PDF_DIR = ROOT / "_build" / "pdf"
+
+
+def latex_available() -> bool:
+    if not all(shutil.which(tool) for tool in ("pdflatex", "latexmk", "kpsewhich")):
+        return False
+    return subprocess.run(["kpsewhich", "tgtermes.sty"], capture_output=True, text=True).stdout.strip() != ""
+
+
+@dataclass
+class PdfBuild:
+    returncode: int
+    log: str
+    pdf: Path
+    aux: Path
+
+
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Build:
+def built_pdf(tmp_path_factory) -> PdfBuild | None:
+    """The PDF edition (Jupyter Book's pdflatex builder), copied to _build/pdf for the HTML to link to."""
+    PDF_DIR.mkdir(parents=True, exist_ok=True)
+    if not latex_available():
+        return None
+    out = tmp_path_factory.mktemp("pdf")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "pdflatex"],
+                          cwd=ROOT, capture_output=True, text=True)
+    latex = out / "_build" / "latex"
+    if proc.returncode == 0:
+        shutil.copy(latex / "book.pdf", PDF_DIR / PDF_NAME)
+    return PdfBuild(proc.returncode, proc.stdout + proc.stderr, latex / "book.pdf", latex / "book.aux")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, built_pdf) -> Build:
     """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session."""
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).parent / "jupyter-book"

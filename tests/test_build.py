@@ -45,8 +45,11 @@ def test_mathjax_is_bundled(built_book):
 def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, tmp_path / name)
-    for folder in ("book/_ext", "book/images"):
+    for folder in ("book/_ext", "book/images", "book/_static"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "ce_lib").mkdir()
+    shutil.copy(ROOT / "ce_lib" / "_version.py", tmp_path / "ce_lib" / "_version.py")
+    (tmp_path / "_build" / "pdf").mkdir(parents=True)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
     cell = lambda src, n: {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
     nb = {

@@ -113,3 +113,119 @@ def test_every_page_reads_offline_with_rendered_math_and_working_links(site, bro
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _ids(target):
                 problems.append(f"{rel}: link to a missing anchor {href}")
     assert not problems, "\n".join(sorted(set(problems))[:40])
+
+
+def _open(browser, url, **context):
+    ctx = browser.new_context(**context)
+    page = ctx.new_page()
+    page.goto(url, wait_until="networkidle")
+    page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
+    return ctx, page
+
+
+@pytest.mark.parametrize(
+    "query, expected_page",
+    [("softmax", "book/part1/softmax.html"), ("Kullback", "book/part2/kl_divergence.html"), ("log-sum-exp", "book/part1/softmax.html")],
+)
+def test_search_finds_the_right_chapter_offline(site, browser, query, expected_page):
+    origin, _ = site
+    ctx, page = _open(browser, f"{origin}/search.html?q={query}")
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:", "blob:")) else None)
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(a => a.href)")
+    ctx.close()
+    assert any(expected_page in h for h in hrefs), f"'{query}' did not find {expected_page}: {hrefs[:8]}"
+    assert not outside
+
+
+def test_every_chapter_offers_its_notebook_for_download(built_book):
+    from book_sources import ROOT, notebooks
+
+    for nb in notebooks():
+        rel = nb.relative_to(ROOT)
+        html = (built_book.html / rel.with_suffix(".html")).read_text()
+        assert f"_sources/{rel.as_posix()}" in html, f"{rel} has no download link"
+        assert (built_book.html / "_sources" / rel).exists()
+
+
+def test_execution_table_lists_every_notebook(built_book):
+    from book_sources import ROOT, notebooks
+
+    table = (built_book.html / "book" / "notebooks.html").read_text()
+    for nb in notebooks():
+        assert nb.stem in table, f"{nb.stem} missing from the execution table"
+
+
+def test_every_figure_has_alt_text_and_an_opaque_background(built_book):
+    import matplotlib.image
+
+    figures = 0
+    for page in html_pages(built_book.html):
+        for tag in re.findall(r"<img\b[^>]*>", page.read_text()):
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), f"{page.name}: image without alt text: {tag[:120]}"
+            src = re.search(r'\bsrc="([^"]+)"', tag).group(1)
+            if src.endswith(".png") and "_images" in src:
+                figures += 1
+                pixels = matplotlib.image.imread(str((page.parent / src).resolve()))
+                if pixels.shape[-1] == 4:  # on a dark page a transparent figure would show dark text on dark
+                    assert pixels[..., 3].min() == 1.0, f"{src} has transparent pixels"
+    import json
+
+    from book_sources import notebooks
+
+    stored = sum(1 for nb in notebooks() for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"
+                 for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert figures >= stored > 0, f"{figures} figures in the HTML, {stored} stored in the notebooks"
+
+
+def test_dark_mode_keeps_equations_and_figures_legible(site, browser):
+    origin, _ = site
+    ctx, page = _open(browser, f"{origin}/book/part1/softmax.html", color_scheme="dark")
+    theme = page.evaluate("() => document.documentElement.dataset.theme")
+    colours = page.evaluate(
+        """() => {
+          const lum = c => { const [r, g, b] = c.match(/\\d+/g).map(Number); return (0.2126*r + 0.7152*g + 0.0722*b) / 255; };
+          const maths = [...document.querySelectorAll('mjx-container')].slice(0, 30).map(m => lum(getComputedStyle(m).color));
+          const body = lum(getComputedStyle(document.querySelector('.bd-article') || document.body).backgroundColor);
+          const imgs = [...document.querySelectorAll('.bd-article img')].map(i => lum(getComputedStyle(i).backgroundColor));
+          return {maths, body, imgs};
+        }"""
+    )
+    ctx.close()
+    assert theme == "dark"
+    assert colours["maths"] and min(colours["maths"]) > 0.6, "dark text for equations on a dark page"
+    # the figures themselves are opaque white PNGs (test above); the theme also backs them with a light colour
+    assert colours["imgs"] and all(l > 0.6 for l in colours["imgs"]), "figures need a light backing on the dark theme"
+
+
+def test_no_serious_accessibility_violation(site, browser):
+    from axe_playwright_python.sync_playwright import Axe
+
+    origin, root = site
+    axe = Axe()
+    problems = []
+    for page_path in html_pages(root):
+        rel = page_path.relative_to(root).as_posix()
+        ctx, page = _open(browser, f"{origin}/{rel}")
+        results = axe.run(page)
+        ctx.close()
+        for violation in results.response["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                problems.append(f"{rel}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                                f"e.g. {violation['nodes'][0]['target']}")
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_pages_fit_a_phone_without_horizontal_scrolling(site, browser):
+    origin, root = site
+    wide = []
+    for page_path in html_pages(root):
+        rel = page_path.relative_to(root).as_posix()
+        ctx, page = _open(browser, f"{origin}/{rel}", viewport={"width": 390, "height": 844})
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        ctx.close()
+        if overflow > 0:
+            wide.append(f"{rel}: {overflow}px too wide")
+    assert not wide, "\n".join(wide)

@@ -1,0 +1,48 @@
+"""Citation metadata: CITATION.cff is valid and agrees with ce_lib's version, shown in every page's footer."""
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+import ce_lib
+from book_sources import ROOT, toc_files
+
+CFF = ROOT / "CITATION.cff"
+CFFCONVERT = ROOT / ".venv-cff" / "bin" / "cffconvert"
+
+
+def test_citation_cff_is_valid():
+    if not CFFCONVERT.exists():
+        pytest.skip("cffconvert's environment is missing; `make test` creates it (.venv-cff)")
+    proc = subprocess.run([str(CFFCONVERT), "--validate", "-i", str(CFF)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_citation_matches_the_single_source_of_truth():
+    meta = yaml.safe_load(CFF.read_text())
+    assert meta["version"] == ce_lib.__version__
+    assert str(meta["date-released"]) == ce_lib.release_date
+    assert meta["title"] and meta["authors"]
+
+
+def test_footer_and_bibtex_carry_version_and_date(built_book):
+    footer = f"Version {ce_lib.__version__}, released {ce_lib.release_date}"
+    for source in toc_files():
+        page = built_book.html / source.relative_to(ROOT).with_suffix(".html")
+        assert footer in page.read_text(), f"{page.name} lacks the footer '{footer}'"
+    import html
+
+    cite = html.unescape(re.sub(r"<[^>]+>", "", (built_book.html / "book" / "how_to_cite.html").read_text()))
+    assert "@book{softmax_ce_kl_book" in cite and f"Version {ce_lib.__version__}" in cite
+
+
+def test_equations_are_numbered_per_chapter(built_book):
+    chapters = [p for p in toc_files() if "/part" in p.as_posix()]
+    for number, source in enumerate(chapters, start=1):
+        page = (built_book.html / source.relative_to(ROOT).with_suffix(".html")).read_text()
+        eqnos = re.findall(r'<span class="eqno">\(([0-9.]+)\)', page)
+        assert eqnos, f"{source.name} has no numbered equation"
+        assert all(e.startswith(f"{number}.") for e in eqnos), f"{source.name}: {eqnos}"
+        assert eqnos == [f"{number}.{k}" for k in range(1, len(eqnos) + 1)]
