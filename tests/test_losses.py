@@ -167,3 +167,24 @@ def test_nan_propagates():
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_losses_and_gradients_never_modify_their_inputs():
+    x, y, w = LOGITS.copy(), TARGET.copy(), WEIGHT.copy()
+    p = ce_lib.softmax(LOGITS)
+    for call in (
+        lambda: ce_lib.softmax_cross_entropy(x, y, weight=w, label_smoothing=0.1),
+        lambda: ce_lib.softmax_cross_entropy(x, p, weight=w, label_smoothing=0.1),
+        lambda: ce_lib.softmax_cross_entropy_grad(x, y, weight=w, label_smoothing=0.1),
+        lambda: ce_lib.softmax_cross_entropy_grad(x, p, weight=w),
+        lambda: ce_lib.nll_loss(x, y, weight=w),
+        lambda: ce_lib.binary_cross_entropy_with_logits(x, p, pos_weight=w),
+        lambda: ce_lib.binary_cross_entropy_with_logits_grad(x, p, pos_weight=w),
+        lambda: ce_lib.binary_cross_entropy(p, p),
+        lambda: ce_lib.softmax_jacobian(x),
+    ):
+        call()
+        np.testing.assert_array_equal(x, LOGITS)
+        np.testing.assert_array_equal(y, TARGET)
+        np.testing.assert_array_equal(w, WEIGHT)
+        np.testing.assert_array_equal(p, ce_lib.softmax(LOGITS))
