@@ -71,3 +71,15 @@ def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log[-3000:]
     assert "broken" in log and "deliberately broken cell" in log, log[-3000:]
+
+
+def test_a_second_build_executes_no_notebook(built_book):
+    """jupyter-cache: with nothing changed, rebuilding executes no notebook."""
+    assert built_book.returncode == 0
+    out = built_book.html.parent.parent  # the --path-output folder of the first build
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going"],
+                          cwd=ROOT, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert "Executing notebook" not in log, "a notebook was re-executed although nothing changed"
