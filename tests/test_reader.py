@@ -82,8 +82,7 @@ def test_every_page_reads_offline_with_rendered_math_and_working_links(site, bro
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
-        page.goto(f"{origin}/{rel}", wait_until="networkidle")
-        page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
+        _settle(page, f"{origin}/{rel}")
         math = page.evaluate(
             """() => {
               const nodes = [...document.querySelectorAll('.math')];
@@ -115,12 +114,42 @@ def test_every_page_reads_offline_with_rendered_math_and_working_links(site, bro
     assert not problems, "\n".join(sorted(set(problems))[:40])
 
 
+def _settle(page, url: str) -> None:
+    """Open ``url`` and wait until nothing more can happen: redirects followed, network idle, math typeset.
+
+    The root page redirects to the preface; waiting for the final URL means every
+    message either page logs has arrived before the caller reads them, on any machine.
+    """
+    page.goto(url, wait_until="networkidle")
+    if urlsplit(url).path.rstrip("/") in ("", "/index.html"):
+        page.wait_for_url("**/book/preface.html", wait_until="networkidle")
+    page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
+    page.wait_for_load_state("networkidle")
+
+
 def _open(browser, url, **context):
     ctx = browser.new_context(**context)
     page = ctx.new_page()
-    page.goto(url, wait_until="networkidle")
-    page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
+    _settle(page, url)
     return ctx, page
+
+
+def test_root_page_has_a_head_and_a_visible_link_to_the_preface(site, browser):
+    """A real page, not a bare refresh: a title, the book's icon (so no /favicon.ico 404) and a link."""
+    origin, root = site
+    text = (root / "index.html").read_text()
+    assert re.search(r"<title>[^<]*Softmax[^<]*</title>", text), "the root page has no title"
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', text)
+    assert icon and (root / icon.group(1)).is_file(), "the root page names no existing icon"
+    assert '<a href="book/preface.html">' in text, "no visible link for browsers that ignore meta refresh"
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(urlsplit(r.url).path))
+    page.goto(f"{origin}/index.html", wait_until="networkidle")
+    page.wait_for_url("**/book/preface.html", wait_until="networkidle")
+    ctx.close()
+    assert "/favicon.ico" not in requests, f"the browser still asked for /favicon.ico: {requests}"
 
 
 @pytest.mark.parametrize(
