@@ -11,6 +11,10 @@ log-sum-exp [BHH21]_: with :math:`a = \max_i x_i` (attained at :math:`i = m`) an
 so that a dominant score keeps the tiny correction :math:`\operatorname{log1p}(s)
 \approx s` instead of rounding :math:`1 + s` to 1.
 
+The class axis: these functions take ``axis`` and default to the **last** axis (as
+SciPy), whereas the losses in :mod:`ce_lib.losses` follow PyTorch and read the
+classes from axis 1 of an (N, C, ...) input.
+
 References
 ----------
 .. [BHH21] P. Blanchard, D. J. Higham and N. J. Higham, "Accurately computing the
@@ -23,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._kernels import logsumexp_parts, shifted_scores, softmax_parts
 from ._validation import as_float_array, check_axis, check_unit_interval
 
 __all__ = ["sigmoid", "log_sigmoid", "logit", "softplus", "logsumexp", "softmax", "log_softmax"]
@@ -155,39 +160,6 @@ def logit(p: ArrayLike) -> np.ndarray:
         return _scalar_or_array(np.log(p / (1 - p)))
 
 
-def _lse_parts(x: np.ndarray, axis: int):
-    r"""The pieces of log-sum-exp, computed in one scratch buffer.
-
-    Returns ``(a, s, idx, buf, shift)``: the maximum ``a`` and its index ``idx``
-    (keepdims), :math:`s = \sum_{i \ne m} e^{x_i - a}` (keepdims; the sum leaves out
-    one maximal entry ``m``), and ``buf``, a fresh array of ``x``'s shape holding
-    :math:`e^{x_i - \text{shift}}` with 0 at ``m``, which callers reuse as their
-    output. ``shift`` is ``a`` where ``a`` is finite and 0 elsewhere (rows of
-    ``+-inf`` or NaN, which callers finish as SciPy does).
-    """
-    if x.shape[axis] == 0:
-        raise ValueError(f"x must have at least one entry along axis {axis}")
-    idx = np.expand_dims(np.argmax(x, axis=axis), axis)
-    a = np.take_along_axis(x, idx, axis=axis)
-    finite = np.isfinite(a)
-    shift = a if finite.all() else np.where(finite, a, 0)
-    with np.errstate(over="ignore", invalid="ignore"):  # only reachable for rows holding +inf or NaN
-        buf = np.subtract(x, shift)
-        np.exp(buf, out=buf)
-    np.put_along_axis(buf, idx, 0, axis=axis)  # leave out the maximum: its term is exactly 1
-    s = np.sum(buf, axis=axis, keepdims=True)
-    return a, s, idx, buf, shift
-
-
-def _shifted_scores(x: np.ndarray, a: np.ndarray, shift: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``x - a`` written into ``out``; NaN (as SciPy) where ``a`` is not finite and ``x - a`` is undefined."""
-    np.subtract(x, shift, out=out)
-    if shift is not a:  # some rows have a = +-inf or NaN
-        with np.errstate(invalid="ignore"):  # inf - inf is NaN, SciPy's answer too
-            np.copyto(out, x - a, where=~np.isfinite(a))
-    return out
-
-
 def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     r"""Log of the sum of exponentials along ``axis``, computed stably.
 
@@ -201,7 +173,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     x : array_like
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
     axis : int, optional
-        The class axis. Default ``-1``.
+        The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
+        pass ``axis=1`` for an (N, C, d1, ...) array).
     keepdims : bool, optional
         Keep ``axis`` as a dimension of length 1. Default ``False``.
 
@@ -227,8 +200,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    a, s, _, _, _ = _lse_parts(x, axis)
-    out = a + np.log1p(s)
+    parts = logsumexp_parts(x, axis)
+    out = parts.max + np.log1p(parts.rest)
     if not keepdims:
         out = np.squeeze(out, axis=axis)
     return _scalar_or_array(out)
@@ -246,7 +219,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     x : array_like
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
     axis : int, optional
-        The class axis. Default ``-1``.
+        The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
+        pass ``axis=1`` for an (N, C, d1, ...) array).
 
     Returns
     -------
@@ -274,9 +248,9 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    a, s, _, buf, shift = _lse_parts(x, axis)
-    out = _shifted_scores(x, a, shift, out=buf)  # reuse the scratch buffer as the output
-    out -= np.log1p(s)  # (x - a) - log1p(s): exact shift invariance, see the Notes
+    parts = logsumexp_parts(x, axis)
+    out = shifted_scores(x, parts)  # x - a, in the scratch buffer
+    out -= np.log1p(parts.rest)  # (x - a) - log1p(s): exact shift invariance, see the Notes
     return out
 
 
@@ -292,7 +266,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     x : array_like
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
     axis : int, optional
-        The class axis. Default ``-1``.
+        The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
+        pass ``axis=1`` for an (N, C, d1, ...) array).
 
     Returns
     -------
@@ -312,14 +287,5 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
-    a, s, idx, out, _ = _lse_parts(x, axis)
-    np.put_along_axis(out, idx, 1, axis=axis)  # e^(a - a) for the maximum
-    with np.errstate(invalid="ignore"):  # inf / inf: only in rows holding +inf, set to NaN below
-        out /= 1 + s
-    finite = np.isfinite(a)
-    if not finite.all():  # rows of -inf only, or holding NaN: NaN, as SciPy
-        out = np.where(finite, out, np.nan)
-    has_posinf = np.any(np.isposinf(x), axis=axis, keepdims=True)
-    if has_posinf.any():  # a +inf score leaves the distribution undefined: the whole slice is NaN, as SciPy
-        out = np.where(has_posinf, np.nan, out)
-    return out
+    q, _ = softmax_parts(x, axis)
+    return q

@@ -16,18 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, check_reduction, check_same_shape, check_unit_interval
-from .activations import _lse_parts, sigmoid
-from .losses import (
-    _apply_weight,
-    _check_label_smoothing,
-    _class_weight,
-    _classes_back,
-    _classes_last,
-    _index_setup,
-    _pos_weight,
-    _target_kind,
-)
+from . import _targets
+from ._kernels import softmax_complement, softmax_parts
+from ._validation import as_float_array
+from .activations import sigmoid
 
 __all__ = [
     "sigmoid_grad",
@@ -62,15 +54,10 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
     return (sigmoid(x) * sigmoid(-x))[()]
 
 
-def _softmax_and_complement(xl: np.ndarray):
-    """Softmax over the last axis, its complement ``1 - q`` computed without cancellation, and the argmax."""
-    a, s, idx, q, _ = _lse_parts(xl, -1)
-    np.put_along_axis(q, idx, 1, axis=-1)  # e^(a - a) for the maximum
-    with np.errstate(invalid="ignore"):  # inf / inf: only in rows holding +inf, where the gradient is NaN
-        q /= 1 + s
-    comp = 1 - q  # exact enough wherever q <= 1/2, i.e. away from the maximum
-    np.put_along_axis(comp, idx, s / (1 + s), axis=-1)  # 1 - 1/(1+s) at the maximum
-    return q, comp
+def _softmax_and_complement(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax over the last axis (the library's one softmax) and ``1 - q`` without cancellation."""
+    q, parts = softmax_parts(x, -1)
+    return q, softmax_complement(q, parts, -1)
 
 
 def softmax_jacobian(x: ArrayLike) -> np.ndarray:
@@ -127,13 +114,33 @@ def softmax_cross_entropy_grad(
 
     Parameters
     ----------
-    logits, target, weight, ignore_index, reduction, label_smoothing
-        As in :func:`ce_lib.softmax_cross_entropy`.
+    logits : array_like, shape (C), (N, C) or (N, C, d1, ..., dK)
+        Raw scores; **the classes are on axis 1** (axis 0 for a 1-d input), as in PyTorch.
+    target : array_like
+        Class indices of shape (), (N) or (N, d1, ..., dK), or floating probabilities
+        of the logits' shape.
+    weight : array_like, shape (C,), optional
+        A weight for each class.
+    ignore_index : int, optional
+        Index targets equal to it get a zero gradient and leave the mean's denominator. Default -100.
+    reduction : {"mean", "sum", "none"}, optional
+        Which loss is differentiated. ``"none"`` and ``"sum"``: the sum of the per-sample
+        losses (each sample's loss depends only on its own logits, so this is also the
+        stack of per-sample gradients). ``"mean"``: that sum divided by the loss's
+        denominator: :math:`\sum_n w_{y_n}` over non-ignored index targets (NaN when all
+        are ignored), or :math:`N d_1 \cdots d_K` for probability targets. Default ``"mean"``.
+    label_smoothing : float in [0, 1], optional
+        Mix the target with the uniform distribution. Default 0.
 
     Returns
     -------
     ndarray
-        The logits' shape; rows of ignored targets are 0.
+        The logits' shape; entries of ignored targets are 0.
+
+    Shape
+    -----
+    - ``logits`` and the output: (C), (N, C) or (N, C, d1, ..., dK), classes on axis 1.
+    - ``target``: the logits' shape without the class axis (indices), or the logits' shape (probabilities).
 
     Examples
     --------
@@ -143,43 +150,32 @@ def softmax_cross_entropy_grad(
     >>> np.allclose(softmax_cross_entropy_grad(x, [0]), softmax(x) - [1, 0, 0])
     True
     """
-    eps = _check_label_smoothing(label_smoothing)
+    eps = _targets.label_smoothing_value(label_smoothing)
     x = as_float_array(logits, "logits")
-    if x.ndim >= 1 and _target_kind(target, x) == "probabilities":
-        return _soft_target_grad(x, target, weight, reduction, eps)
-    xl, y, kept, w, w_y = _index_setup(x, target, weight, ignore_index, reduction, "logits")
-    q, comp = _softmax_and_complement(xl)
-    grad = q * w_y[..., None]
+    if _targets.is_probability_target(target, x):
+        return _probability_target_grad(_targets.probability_target(x, target, weight, reduction, eps), reduction)
+    t = _targets.index_target(x, target, weight, ignore_index, reduction, "logits")
+    q, comp = _softmax_and_complement(t.scores)
+    w_y, y = t.sample_weight[..., None], t.index[..., None]
+    grad = q * w_y
     # the target entry: w_y (q_y - 1) = -w_y * sum_{i != y} q_i
-    np.put_along_axis(grad, y[..., None], -w_y[..., None] * np.take_along_axis(comp, y[..., None], -1), -1)
+    np.put_along_axis(grad, y, -w_y * np.take_along_axis(comp, y, -1), -1)
     if eps > 0:
-        num_classes = xl.shape[-1]
-        w_all = np.ones(num_classes, dtype=x.dtype) if w is None else w
+        num_classes = t.scores.shape[-1]
+        w_all = np.ones(num_classes, dtype=x.dtype) if t.class_weight is None else t.class_weight
         smooth = np.sum(w_all) * q - w_all
-        grad = (1 - eps) * grad + (eps / num_classes) * np.where(kept[..., None], smooth, 0)
-    if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN, as the loss
-            grad = grad / x.dtype.type(np.sum(w_y))
-    return _classes_back(grad.astype(x.dtype, copy=False))
+        grad = (1 - eps) * grad + (eps / num_classes) * np.where(t.kept[..., None], smooth, 0)
+    grad = _targets.mean_scale(grad.astype(x.dtype, copy=False), reduction, np.sum(t.sample_weight))
+    return _targets.classes_back(grad)
 
 
-def _soft_target_grad(x, target, weight, reduction, eps):
-    check_reduction(reduction)
-    t = as_float_array(target, "target")
-    check_unit_interval(t, "target")
-    xl, tl = _classes_last(x, "logits"), _classes_last(t, "target")
-    num_classes = xl.shape[-1]
-    w = _class_weight(weight, num_classes, x.dtype)
-    if eps > 0:
-        tl = (1 - eps) * tl + eps / num_classes
-    wt = tl if w is None else tl * w
-    q, comp = _softmax_and_complement(xl)
+def _probability_target_grad(t: _targets.ProbabilityTarget, reduction: str) -> np.ndarray:
+    wt = t.target if t.class_weight is None else t.target * t.class_weight
+    q, comp = _softmax_and_complement(t.scores)
     # (sum_c w_c t_c) q_k - w_k t_k = q_k sum_{c != k} w_c t_c - w_k t_k (1 - q_k): no 1 - q_k cancellation
     others = np.sum(wt, axis=-1, keepdims=True) - wt
-    grad = q * others - wt * comp
-    if reduction == "mean":
-        grad = grad / x.dtype.type(grad.size // num_classes)
-    return _classes_back(grad.astype(x.dtype, copy=False))
+    grad = (q * others - wt * comp).astype(t.scores.dtype, copy=False)
+    return _targets.classes_back(_targets.mean_scale(grad, reduction, grad.size // t.scores.shape[-1]))
 
 
 def binary_cross_entropy_with_logits_grad(
@@ -196,13 +192,28 @@ def binary_cross_entropy_with_logits_grad(
 
     Parameters
     ----------
-    logits, target, weight, pos_weight, reduction
-        As in :func:`ce_lib.binary_cross_entropy_with_logits`.
+    logits : array_like
+        Scores :math:`z`, any shape; the last axis indexes the labels when ``pos_weight`` is given.
+    target : array_like
+        Target probabilities :math:`y \in [0, 1]`, the logits' shape.
+    weight : array_like, optional
+        Rescaling weight broadcastable to the logits' shape.
+    pos_weight : array_like, shape (L,), optional
+        Weight :math:`p_w` of the positive term for each label of the last axis.
+    reduction : {"mean", "sum", "none"}, optional
+        ``"none"`` and ``"sum"``: the gradient of the summed loss (elementwise, so also
+        each element's own gradient). ``"mean"``: that divided by the number of
+        elements. Default ``"mean"``.
 
     Returns
     -------
     ndarray
         The logits' shape.
+
+    Shape
+    -----
+    - ``logits``, ``target`` and the output: one shape, any; ``weight`` broadcastable
+      to it; ``pos_weight``: (L,), the length of the last axis.
 
     Examples
     --------
@@ -210,14 +221,8 @@ def binary_cross_entropy_with_logits_grad(
     >>> binary_cross_entropy_with_logits_grad([0.0, 2.0], [1.0, 0.0], reduction="sum")
     array([-0.5       ,  0.88079708])
     """
-    check_reduction(reduction)
-    z = as_float_array(logits, "logits")
-    y = as_float_array(target, "target")
-    check_same_shape(z, y, "logits", "target")
-    check_unit_interval(y, "target")
-    pw = _pos_weight(pos_weight, z)
+    z, y = _targets.binary_target(logits, target, reduction, "logits")
+    pw = _targets.positive_weight(pos_weight, z)
     positive = sigmoid(-z) if pw is None else pw * sigmoid(-z)
-    grad = _apply_weight((1 - y) * sigmoid(z) - y * positive, weight, "weight")
-    if reduction == "mean":
-        grad = grad / z.dtype.type(max(grad.size, 1))
-    return grad.astype(z.dtype, copy=False)[()]
+    grad = _targets.elementwise_weight((1 - y) * sigmoid(z) - y * positive, weight)
+    return _targets.mean_scale(grad.astype(z.dtype, copy=False), reduction, grad.size)[()]

@@ -1,5 +1,8 @@
 r"""Classification losses with PyTorch's shape conventions and reductions.
 
+Each function's docstring states its shapes and reductions in full; this summary
+puts them side by side.
+
 Shapes (``C`` classes, ``N`` samples, optional extra dimensions ``d1, ..., dK``):
 
 - multi-class input: ``(C)``, ``(N, C)`` or ``(N, C, d1, ..., dK)``: the class axis is
@@ -25,14 +28,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import (
-    as_float_array,
-    as_index_array,
-    check_reduction,
-    check_same_shape,
-    check_unit_interval,
-)
-from .activations import _lse_parts, _shifted_scores, softplus
+from . import _targets
+from ._kernels import logsumexp_parts, shifted_scores
+from ._validation import as_float_array, check_unit_interval
+from .activations import softplus
 
 __all__ = [
     "softmax_cross_entropy",
@@ -43,78 +42,6 @@ __all__ = [
 
 # PyTorch clamps each log of binary_cross_entropy at -100 (see that function's Notes).
 BCE_LOG_CLAMP = -100.0
-
-
-def _classes_last(x: np.ndarray, name: str) -> np.ndarray:
-    """Move the class axis (0 for 1-d input, 1 otherwise) to the end."""
-    if x.ndim == 0:
-        raise ValueError(f"{name} must have a class dimension: shape (C), (N, C) or (N, C, d1, ...)")
-    return x if x.ndim <= 2 else np.moveaxis(x, 1, -1)
-
-
-def _classes_back(g: np.ndarray) -> np.ndarray:
-    return g if g.ndim <= 2 else np.moveaxis(g, -1, 1)
-
-
-def _class_weight(weight, num_classes: int, dtype) -> np.ndarray | None:
-    if weight is None:
-        return None
-    w = as_float_array(weight, "weight")
-    if w.shape != (num_classes,):
-        raise ValueError(f"weight must have shape (C,) = ({num_classes},), got {w.shape}")
-    return w.astype(dtype, copy=False)
-
-
-def _check_label_smoothing(label_smoothing: float) -> float:
-    eps = float(label_smoothing)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    return eps
-
-
-def _index_target(target, input_shape: tuple, num_classes: int, ignore_index: int):
-    """Validate class indices; return them with ignored entries replaced by 0, and the mask of kept ones."""
-    y = as_index_array(target, "target")
-    expected = input_shape[:1] + input_shape[2:] if len(input_shape) > 1 else ()
-    if y.shape != expected:
-        raise ValueError(
-            f"target of class indices must have shape {expected} for input of shape {input_shape}, got {y.shape}"
-        )
-    kept = y != ignore_index
-    bad = kept & ((y < 0) | (y >= num_classes))
-    if bad.any():
-        raise ValueError(
-            f"target holds class index {int(y[bad].flat[0])}, outside [0, {num_classes}) "
-            f"and not ignore_index={ignore_index}"
-        )
-    return np.where(kept, y, 0), kept
-
-
-def _target_kind(target, x: np.ndarray) -> str:
-    t = np.asarray(target)
-    return "probabilities" if t.dtype.kind == "f" and t.shape == x.shape else "indices"
-
-
-def _reduce(per_element: np.ndarray, reduction: str, denominator):
-    if reduction == "none":
-        return per_element[()]
-    total = np.sum(per_element)
-    if reduction == "sum":
-        return total
-    with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: 0/0 = NaN, as PyTorch
-        return (total / per_element.dtype.type(denominator))[()]
-
-
-def _index_setup(logits_or_logp, target, weight, ignore_index, reduction, name):
-    check_reduction(reduction)
-    x = as_float_array(logits_or_logp, name)
-    xl = _classes_last(x, name)
-    num_classes = xl.shape[-1]
-    y, kept = _index_target(target, x.shape, num_classes, ignore_index)
-    w = _class_weight(weight, num_classes, x.dtype)
-    w_y = np.ones(y.shape, dtype=x.dtype) if w is None else w[y]
-    w_y = np.where(kept, w_y, 0).astype(x.dtype, copy=False)
-    return xl, y, kept, w, w_y
 
 
 def nll_loss(
@@ -144,12 +71,23 @@ def nll_loss(
     ignore_index : int, optional
         Targets equal to it contribute nothing, not even to the mean's denominator. Default -100.
     reduction : {"mean", "sum", "none"}, optional
-        See the module docstring. Default ``"mean"``.
+        ``"none"``: one loss per target, 0 at ignored ones. ``"sum"``: their sum.
+        ``"mean"``: the sum divided by :math:`\sum_n w_{y_n}` over the non-ignored targets
+        (their count when ``weight`` is None); NaN when every target is ignored, as
+        PyTorch. Default ``"mean"``.
 
     Returns
     -------
     ndarray
         A scalar, or the target's shape for ``reduction="none"`` (0 at ignored targets).
+
+    Shape
+    -----
+    - ``log_probs``: (C), (N, C) or (N, C, d1, ..., dK). **The classes are on axis 1**
+      (axis 0 for a 1-d input), as in PyTorch; :func:`ce_lib.log_softmax` defaults to
+      the last axis, so pass ``axis=1`` when producing this input from (N, C, d1, ...) scores.
+    - ``target``: (), (N) or (N, d1, ..., dK): the input's shape without the class axis.
+    - output: a scalar, or the target's shape for ``reduction="none"``.
 
     Examples
     --------
@@ -159,10 +97,10 @@ def nll_loss(
     >>> float(nll_loss(logq, [0, 2])) == float(-(np.log(0.7) + np.log(0.8)) / 2)
     True
     """
-    xl, y, _, _, w_y = _index_setup(log_probs, target, weight, ignore_index, reduction, "log_probs")
-    picked = np.take_along_axis(xl, y[..., None], axis=-1)[..., 0]
-    per = np.where(w_y != 0, -w_y * picked, 0)
-    return _reduce(per, reduction, np.sum(w_y))
+    t = _targets.index_target(log_probs, target, weight, ignore_index, reduction, "log_probs")
+    picked = np.take_along_axis(t.scores, t.index[..., None], axis=-1)[..., 0]
+    per = np.where(t.sample_weight != 0, -t.sample_weight * picked, 0)
+    return _targets.reduce(per, reduction, np.sum(t.sample_weight))
 
 
 def softmax_cross_entropy(
@@ -200,8 +138,12 @@ def softmax_cross_entropy(
         Index targets equal to it contribute nothing to either term, nor to the
         mean's denominator. Default -100.
     reduction : {"mean", "sum", "none"}, optional
-        See the module docstring: with index targets "mean" divides by the sum of
-        the kept targets' weights, with probability targets by :math:`N d_1 \cdots d_K`.
+        ``"none"``: one loss per sample (per position, with extra dimensions), 0 at
+        ignored targets. ``"sum"``: their sum. ``"mean"``: with class-index targets, the
+        sum divided by :math:`\sum_n w_{y_n}` over the non-ignored targets (their count
+        when ``weight`` is None; NaN when every target is ignored); with probability
+        targets, the sum divided by :math:`N d_1 \cdots d_K`, the number of class
+        distributions, whatever the weights. Default ``"mean"``, as PyTorch.
     label_smoothing : float in [0, 1], optional
         Mix the target with the uniform distribution. Default 0.
 
@@ -209,6 +151,15 @@ def softmax_cross_entropy(
     -------
     ndarray
         A scalar, or shape (), (N) or (N, d1, ..., dK) for ``reduction="none"``.
+
+    Shape
+    -----
+    - ``logits``: (C), (N, C) or (N, C, d1, ..., dK). **The classes are on axis 1**
+      (axis 0 for a 1-d input), as in PyTorch, whereas :func:`ce_lib.softmax` and
+      :func:`ce_lib.log_softmax` default to the last axis.
+    - ``target``: class indices of shape (), (N) or (N, d1, ..., dK) (the logits' shape
+      without the class axis), or floating probabilities of the logits' own shape.
+    - output: a scalar, or the target's shape without the class axis for ``reduction="none"``.
 
     Notes
     -----
@@ -227,41 +178,34 @@ def softmax_cross_entropy(
     >>> float(softmax_cross_entropy([[2.3, -1.2, 0.7]], [0]))
     0.20871508088944055
     """
-    eps = _check_label_smoothing(label_smoothing)
+    eps = _targets.label_smoothing_value(label_smoothing)
     x = as_float_array(logits, "logits")
-    if x.ndim >= 1 and _target_kind(target, x) == "probabilities":
-        return _soft_target_cross_entropy(x, target, weight, reduction, eps)
-    xl, y, kept, w, w_y = _index_setup(x, target, weight, ignore_index, reduction, "logits")
-    a, s, _, buf, shift = _lse_parts(xl, -1)
-    log1p_s = np.log1p(s)  # keepdims
+    if _targets.is_probability_target(target, x):
+        return _probability_target_cross_entropy(_targets.probability_target(x, target, weight, reduction, eps), reduction)
+    t = _targets.index_target(x, target, weight, ignore_index, reduction, "logits")
+    parts = logsumexp_parts(t.scores, -1)
+    log1p_s = np.log1p(parts.rest)  # keepdims
     with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
-        z_y = np.take_along_axis(xl, y[..., None], axis=-1) - a
+        z_y = np.take_along_axis(t.scores, t.index[..., None], axis=-1) - parts.max
     # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
-    nll = (log1p_s - z_y)[..., 0]
-    per = np.where(kept, w_y * nll, 0)
+    per = np.where(t.kept, t.sample_weight * (log1p_s - z_y)[..., 0], 0)
     if eps > 0:
         # -sum_c w_c log q_c = sum_c w_c (log1p(s) - (x_c - a)), every term non-negative
-        neg_logq = np.subtract(log1p_s, _shifted_scores(xl, a, shift, out=buf), out=buf)
+        neg_logq = np.subtract(log1p_s, shifted_scores(t.scores, parts), out=parts.buf)
+        w = t.class_weight
         smooth = np.sum(neg_logq if w is None else neg_logq * w, axis=-1)
-        per = (1 - eps) * per + (eps / xl.shape[-1]) * np.where(kept, smooth, 0)
-    return _reduce(per.astype(x.dtype, copy=False), reduction, np.sum(w_y))
+        per = (1 - eps) * per + (eps / t.scores.shape[-1]) * np.where(t.kept, smooth, 0)
+    return _targets.reduce(per.astype(x.dtype, copy=False), reduction, np.sum(t.sample_weight))
 
 
-def _soft_target_cross_entropy(x, target, weight, reduction, eps):
-    check_reduction(reduction)
-    t = as_float_array(target, "target")
-    check_unit_interval(t, "target")
-    xl, tl = _classes_last(x, "logits"), _classes_last(t, "target")
-    num_classes = xl.shape[-1]
-    w = _class_weight(weight, num_classes, x.dtype)
-    if eps > 0:
-        tl = (1 - eps) * tl + eps / num_classes
-    a, s, _, buf, shift = _lse_parts(xl, -1)
-    neg_logq = np.subtract(np.log1p(s), _shifted_scores(xl, a, shift, out=buf), out=buf)
-    with np.errstate(invalid="ignore"):  # 0 * inf where a -inf logit has target 0: set to 0 below
-        terms = np.where(tl == 0, 0, tl * neg_logq)
-    per = np.sum(terms if w is None else terms * w, axis=-1).astype(x.dtype, copy=False)
-    return _reduce(per, reduction, per.size)
+def _probability_target_cross_entropy(t: _targets.ProbabilityTarget, reduction: str) -> np.ndarray:
+    parts = logsumexp_parts(t.scores, -1)
+    neg_logq = np.subtract(np.log1p(parts.rest), shifted_scores(t.scores, parts), out=parts.buf)
+    with np.errstate(invalid="ignore"):  # 0 * inf where a -inf logit has target 0: set to 0 here
+        terms = np.where(t.target == 0, 0, t.target * neg_logq)
+    w = t.class_weight
+    per = np.sum(terms if w is None else terms * w, axis=-1).astype(t.scores.dtype, copy=False)
+    return _targets.reduce(per, reduction, per.size)
 
 
 def binary_cross_entropy(
@@ -285,12 +229,20 @@ def binary_cross_entropy(
     weight : array_like, optional
         Rescaling weight broadcastable to the input's shape.
     reduction : {"mean", "sum", "none"}, optional
-        "mean" divides by the number of elements, whatever the weights. Default "mean".
+        ``"none"``: one loss per element. ``"sum"``: their sum. ``"mean"``: the sum
+        divided by the number of elements, whatever the weights. Default ``"mean"``.
 
     Returns
     -------
     ndarray
         A scalar, or the input's shape for ``reduction="none"``.
+
+    Shape
+    -----
+    - ``probs``: any shape (there is no class axis: each element is its own
+      yes/no prediction, e.g. (N, L) for L independent labels).
+    - ``target``: the same shape as ``probs``; ``weight``: broadcastable to it.
+    - output: a scalar, or ``probs``' shape for ``reduction="none"``.
 
     Notes
     -----
@@ -311,43 +263,14 @@ def binary_cross_entropy(
     >>> float(binary_cross_entropy([0.0], [1.0]))  # -log(0) clamped
     100.0
     """
-    check_reduction(reduction)
-    p = as_float_array(probs, "probs")
-    y = as_float_array(target, "target")
-    check_same_shape(p, y, "probs", "target")
+    p, y = _targets.binary_target(probs, target, reduction, "probs")
     check_unit_interval(p, "probs")
-    check_unit_interval(y, "target")
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 just below
         log_p = np.maximum(np.log(p), BCE_LOG_CLAMP)
         log_1mp = np.maximum(np.log1p(-p), BCE_LOG_CLAMP)
     per = (y - 1) * log_1mp - y * log_p  # PyTorch's order of operations
-    per = _apply_weight(per, weight, "weight")
-    return _reduce(per.astype(p.dtype, copy=False), reduction, per.size)
-
-
-def _apply_weight(per: np.ndarray, weight, name: str) -> np.ndarray:
-    if weight is None:
-        return per
-    w = as_float_array(weight, name)
-    try:
-        shape = np.broadcast_shapes(w.shape, per.shape)
-    except ValueError:
-        shape = None
-    if shape != per.shape:
-        raise ValueError(f"{name} of shape {w.shape} does not broadcast to the input's shape {per.shape}")
-    return per * w.astype(per.dtype, copy=False)
-
-
-def _pos_weight(pos_weight, x: np.ndarray):
-    if pos_weight is None:
-        return None
-    pw = as_float_array(pos_weight, "pos_weight")
-    if x.ndim == 0 or pw.shape != (x.shape[-1],):
-        last = x.shape[-1] if x.ndim else "none"
-        raise ValueError(
-            f"pos_weight must have one entry per class of the last axis, shape ({last},), got {pw.shape}"
-        )
-    return pw.astype(x.dtype, copy=False)
+    per = _targets.elementwise_weight(per, weight)
+    return _targets.reduce(per.astype(p.dtype, copy=False), reduction, per.size)
 
 
 def binary_cross_entropy_with_logits(
@@ -377,12 +300,22 @@ def binary_cross_entropy_with_logits(
         Weight :math:`p_w` of the positive term for each label of the last axis
         (for example negatives/positives, to balance a rare label).
     reduction : {"mean", "sum", "none"}, optional
-        "mean" divides by the number of elements. Default "mean".
+        ``"none"``: one loss per element. ``"sum"``: their sum. ``"mean"``: the sum
+        divided by the number of elements, whatever ``weight`` and ``pos_weight``.
+        Default ``"mean"``.
 
     Returns
     -------
     ndarray
         A scalar, or the input's shape for ``reduction="none"``.
+
+    Shape
+    -----
+    - ``logits``: any shape; with ``pos_weight``, the **last** axis indexes the labels
+      (e.g. (N, L) for L independent labels). There is no class axis to normalise over.
+    - ``target``: the same shape as ``logits``; ``weight``: broadcastable to it;
+      ``pos_weight``: (L,), the length of the last axis.
+    - output: a scalar, or ``logits``' shape for ``reduction="none"``.
 
     Notes
     -----
@@ -400,12 +333,8 @@ def binary_cross_entropy_with_logits(
     >>> float(binary_cross_entropy_with_logits([-1000.0], [1.0]))  # no overflow
     1000.0
     """
-    check_reduction(reduction)
-    z = as_float_array(logits, "logits")
-    y = as_float_array(target, "target")
-    check_same_shape(z, y, "logits", "target")
-    check_unit_interval(y, "target")
-    pw = _pos_weight(pos_weight, z)
+    z, y = _targets.binary_target(logits, target, reduction, "logits")
+    pw = _targets.positive_weight(pos_weight, z)
     positive = softplus(-z)  # -log sigmoid(z)
     if pw is not None:
         positive = pw * positive
@@ -413,5 +342,5 @@ def binary_cross_entropy_with_logits(
     with np.errstate(invalid="ignore"):  # 0 * inf at an infinite logit: hard targets fixed below
         per = y * positive + (1 - y) * negative
     per = np.where(y == 1, positive, np.where(y == 0, negative, per))  # NaN in y stays NaN
-    per = _apply_weight(per, weight, "weight")
-    return _reduce(per.astype(z.dtype, copy=False), reduction, per.size)
+    per = _targets.elementwise_weight(per, weight)
+    return _targets.reduce(per.astype(z.dtype, copy=False), reduction, per.size)
