@@ -10,19 +10,27 @@ STAMP  := $(VENV)/.installed
 BUILD  := _build
 CACHE_STAMP := $(BUILD)/.requirements.sha256
 
-.PHONY: help venv book test lab notebooks bench clean check-python pdf check-latex
+.PHONY: help venv book test test-fast lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch
 
 PDF_DIR  := $(BUILD)/pdf
 PDF_NAME := softmax-cross-entropy-kl.pdf
-TEX_PACKAGES := texlive-latex-extra texlive-fonts-recommended texlive-latex-recommended tex-gyre latexmk
+# Debian packages: the one list (CI installs them; error messages and the README name them from here).
+TEX_PACKAGES := texlive-latex-extra texlive-fonts-recommended texlive-latex-recommended tex-gyre latexmk poppler-utils
+BROWSER_PACKAGES := chromium
+BUILD_BOOK := $(BIN)/python tools/build_book.py
+# Tests that need no book build, browser, LaTeX or notebook execution.
+FAST := -m "not build and not browser and not pdf and not notebooks"
 
 help:
 	@echo "make book   build the HTML book into $(BUILD)/html"
 	@echo "make test   run every test: ce_lib, doctests, notebooks (nbval), strict build, browser"
+	@echo "make test-fast   ce_lib's unit, property and doctest suites only (no build, browser, PDF or notebooks)"
 	@echo "make pdf    build the PDF edition into $(PDF_DIR)/$(PDF_NAME) (needs LaTeX)"
 	@echo "make lab    open the chapters in JupyterLab, in the project's environment"
 	@echo "make notebooks   re-execute every chapter notebook in place (for authors)"
 	@echo "make bench  run the benchmarks"
+	@echo "make torch  install the optional PyTorch extra for the parity tests"
+	@echo "make tex-packages   print the Debian packages the PDF edition needs"
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -58,7 +66,7 @@ check-latex:
 	  echo "       Install (Debian/Ubuntu): apt-get install $(TEX_PACKAGES)" >&2; exit 1; }
 
 pdf: check-latex $(STAMP) $(CACHE_STAMP)
-	$(BIN)/jupyter-book build . --builder pdflatex
+	$(BUILD_BOOK) pdflatex
 	mkdir -p $(PDF_DIR)
 	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
 	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME)"
@@ -68,7 +76,7 @@ book: $(STAMP) $(CACHE_STAMP)
 	mkdir -p $(PDF_DIR)
 	@if $(MAKE) --no-print-directory -s check-latex 2>/dev/null; then $(MAKE) --no-print-directory pdf; \
 	 else echo "note: LaTeX not found, so the HTML will link to a PDF that was not built (apt-get install $(TEX_PACKAGES))"; fi
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BUILD_BOOK) html
 	@echo
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html"
 
@@ -85,14 +93,25 @@ test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP)
 	mkdir -p $(PDF_DIR)
 	$(BIN)/python -m pytest
 
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(FAST) tests ce_lib
+
+tex-packages:
+	@echo $(TEX_PACKAGES)
+
+system-packages:
+	@echo $(BROWSER_PACKAGES) $(TEX_PACKAGES)
+
+# The optional PyTorch extra, pinned once in pyproject.toml.
+torch: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[torch]"
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=book
 
+# Regenerate each chapter's executed notebook from its MyST source (only changed files are rewritten).
 notebooks: $(STAMP)
-	for nb in $$(find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); do \
-	  echo "executing $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb"; \
-	done
+	$(BIN)/python tools/chapters.py execute
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from book_sources import ROOT, coverage  # noqa: E402
+import build_book
+from book_sources import ROOT, coverage
 
 
 @dataclass
@@ -47,9 +45,7 @@ def built_pdf(tmp_path_factory) -> PdfBuild | None:
     if not latex_available():
         return None
     out = tmp_path_factory.mktemp("pdf")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "pdflatex"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = build_book.run("pdflatex", path_output=out)
     latex = out / "_build" / "latex"
     if proc.returncode == 0:
         shutil.copy(latex / "book.pdf", PDF_DIR / PDF_NAME)
@@ -60,9 +56,7 @@ def built_pdf(tmp_path_factory) -> PdfBuild | None:
 def built_book(tmp_path_factory, built_pdf) -> Build:
     """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session."""
     out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = build_book.run("html", path_output=out)
     return Build(proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html")
 
 
@@ -76,34 +70,26 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"equation coverage: {done}/{total} labelled equations machine-verified ({share:.0f}%)")
 
 
-# ---- Hypothesis strategies shared by the ce_lib tests --------------------------------
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
+@pytest.fixture
+def rng(request) -> "np.random.Generator":
+    """A generator seeded from the test's own id: its draws do not depend on which other tests ran."""
+    import zlib
+
+    import numpy as np
+
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
-def logits(min_classes: int = 1, max_classes: int = 8, bound: float = 50.0, max_rows: int = 5):
-    """Finite float64 score matrices of shape (rows, C)."""
-    return hnp.arrays(
-        np.float64,
-        st.tuples(st.integers(1, max_rows), st.integers(min_classes, max_classes)),
-        elements=st.floats(-bound, bound, allow_nan=False, allow_infinity=False),
-    )
+# Markers by what a test needs, so that `-m "not build and not browser and not pdf and not notebooks"` is fast.
+# (built_book depends on built_pdf, so a test of the HTML also carries "pdf": the HTML links the PDF.)
+_NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("browser",)}
 
 
-@st.composite
-def distributions(draw, min_size: int = 1, max_size: int = 8, zeros: bool = True):
-    """A probability vector (float64), possibly with zero entries, summing to 1 within a few eps."""
-    size = draw(st.integers(min_size, max_size))
-    low = 0.0 if zeros else 1e-3
-    raw = draw(hnp.arrays(np.float64, size, elements=st.floats(low, 1.0)))
-    if raw.sum() == 0:
-        raw[0] = 1.0
-    return raw / raw.sum()
-
-
-@st.composite
-def distribution_pairs(draw, max_size: int = 8):
-    """(p, q) of one size, q strictly positive so that every divergence is finite."""
-    p = draw(distributions(max_size=max_size))
-    raw = draw(hnp.arrays(np.float64, p.size, elements=st.floats(1e-3, 1.0)))
-    return p, raw / raw.sum()
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, markers in _NEEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                for marker in markers:
+                    item.add_marker(marker)
+        if item.nodeid.split("::")[0].endswith(".ipynb"):  # nbval's cells
+            item.add_marker("notebooks")

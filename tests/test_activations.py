@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ce_lib
-from conftest import logits
+from strategies import logits
 
 EPS = np.finfo(np.float64).eps
 rng = np.random.default_rng(0)

@@ -3,12 +3,10 @@
 import json
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+import build_book
 from book_sources import ROOT, toc_files
 
 pytestmark = pytest.mark.build
@@ -63,11 +61,7 @@ def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
         "nbformat_minor": 5,
     }
     (tmp_path / "broken.ipynb").write_text(json.dumps(nb))
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run(
-        [str(jb), "build", str(tmp_path), "--builder", "html", "-W", "-n", "--keep-going"],
-        cwd=tmp_path, capture_output=True, text=True,
-    )
+    proc = build_book.run("html", source=tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log[-3000:]
     assert "broken" in log and "deliberately broken cell" in log, log[-3000:]
@@ -77,9 +71,7 @@ def test_a_second_build_executes_no_notebook(built_book):
     """jupyter-cache: with nothing changed, rebuilding executes no notebook."""
     assert built_book.returncode == 0
     out = built_book.html.parent.parent  # the --path-output folder of the first build
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = build_book.run("html", path_output=out)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert "Executing notebook" not in log, "a notebook was re-executed although nothing changed"

@@ -7,19 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ce_lib
-from conftest import logits
+from ce_lib.verify import central_difference
+from strategies import logits
 
 EPS = np.finfo(np.float64).eps
-
-
-def central_difference(f, x, h):
-    """Central differences of a scalar function of an array: error O(h^2) + O(eps / h)."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 @given(logits(min_classes=2, max_classes=6, bound=10.0), st.integers(0, 2**32 - 1), st.sampled_from(["mean", "sum"]),
@@ -32,7 +23,7 @@ def test_softmax_cross_entropy_grad_matches_finite_differences(x, seed, reductio
     f = lambda v: ce_lib.softmax_cross_entropy(v, y, weight=w, reduction=reduction, label_smoothing=eps)
     # h = eps^(1/3) balances truncation and rounding: both ~1e-10 relative to O(1) losses and slopes
     np.testing.assert_allclose(ce_lib.softmax_cross_entropy_grad(x, y, weight=w, reduction=reduction, label_smoothing=eps),
-                               central_difference(f, x, EPS ** (1 / 3)), rtol=1e-6, atol=1e-8)
+                               central_difference(f, x), rtol=1e-6, atol=1e-8)
 
 
 @given(logits(min_classes=1, max_classes=5, bound=15.0), st.integers(0, 2**32 - 1), st.booleans())
@@ -43,7 +34,7 @@ def test_bce_with_logits_grad_matches_finite_differences(z, seed, pos):
     pw = r.uniform(0.5, 3.0, z.shape[-1]) if pos else None
     f = lambda v: ce_lib.binary_cross_entropy_with_logits(v, y, pos_weight=pw)
     np.testing.assert_allclose(ce_lib.binary_cross_entropy_with_logits_grad(z, y, pos_weight=pw),
-                               central_difference(f, z, EPS ** (1 / 3)), rtol=1e-6, atol=1e-8)
+                               central_difference(f, z), rtol=1e-6, atol=1e-8)
 
 
 def test_gradient_entries_against_mpmath_derivatives():
@@ -80,7 +71,7 @@ def test_softmax_jacobian_against_finite_differences_and_structure():
     jac = ce_lib.softmax_jacobian(x)
     assert jac.shape == (3, 4, 4)
     for n in range(3):
-        fd = np.stack([central_difference(lambda v: ce_lib.softmax(v)[i], x[n], EPS ** (1 / 3)) for i in range(4)])
+        fd = np.stack([central_difference(lambda v: ce_lib.softmax(v)[i], x[n]) for i in range(4)])
         np.testing.assert_allclose(jac[n], fd, rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(jac[n], jac[n].T, rtol=0, atol=0)
         assert np.all(np.linalg.eigvalsh(jac[n]) >= -4 * EPS)

@@ -8,7 +8,7 @@ import scipy.stats
 from hypothesis import given
 
 import ce_lib
-from conftest import distribution_pairs, distributions
+from strategies import distribution_pairs, distributions
 
 EPS = np.finfo(np.float64).eps
 

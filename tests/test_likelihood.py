@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ce_lib
-from conftest import distributions
+from strategies import distributions
 
 EPS = np.finfo(np.float64).eps
 

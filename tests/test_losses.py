@@ -7,8 +7,7 @@ import scipy.special as sc
 import ce_lib
 
 EPS = np.finfo(np.float64).eps
-rng = np.random.default_rng(3)
-LOGITS = rng.normal(0, 2, (6, 4))
+LOGITS = np.random.default_rng(3).normal(0, 2, (6, 4))
 TARGET = np.array([0, 3, 1, -100, 2, 3])
 WEIGHT = np.array([0.5, 2.0, 1.0, 3.0])
 
@@ -47,7 +46,7 @@ def test_nll_loss_of_log_softmax_is_cross_entropy():
         )
 
 
-def test_probability_target_mean_divides_by_number_of_distributions_not_weights():
+def test_probability_target_mean_divides_by_number_of_distributions_not_weights(rng):
     t = sc.softmax(rng.normal(size=(6, 4)), axis=1)
     logq = sc.log_softmax(LOGITS, axis=1)
     per = -np.sum(WEIGHT * t * logq, axis=1)
@@ -70,7 +69,7 @@ def test_one_hot_probabilities_equal_index_targets():
     )
 
 
-def test_extra_dimensions_follow_torch_layout():
+def test_extra_dimensions_follow_torch_layout(rng):
     x = rng.normal(size=(2, 3, 4, 5))  # (N, C, d1, d2)
     y = rng.integers(0, 3, (2, 4, 5))
     flat_x = np.moveaxis(x, 1, -1).reshape(-1, 3)
@@ -119,7 +118,7 @@ def test_bce_with_logits_stays_finite_for_huge_logits():
     np.testing.assert_array_equal(ce_lib.binary_cross_entropy_with_logits(z, y, reduction="none"), [1e300, 1e300, 0.0, 0.0])
 
 
-def test_pos_weight_scales_the_positive_term():
+def test_pos_weight_scales_the_positive_term(rng):
     z = rng.normal(size=(5, 3))
     y = (rng.uniform(size=(5, 3)) > 0.5).astype(float)
     pw = np.array([1.0, 2.0, 5.0])

@@ -1,6 +1,5 @@
 """The PDF edition: every chapter, resolved references, and the HTML's equation numbers."""
 
-import json
 import os
 import re
 import shutil
@@ -8,7 +7,7 @@ import subprocess
 
 import pytest
 
-from book_sources import ROOT, toc_files
+from book_sources import ROOT, chapter_title, toc_files
 
 pytestmark = pytest.mark.build
 
@@ -17,23 +16,17 @@ pytestmark = pytest.mark.build
 def pdf(built_pdf):
     if built_pdf is None:
         pytest.skip("LaTeX is not installed; install it to test the PDF edition "
-                    "(Debian: apt-get install texlive-latex-extra texlive-fonts-recommended texlive-latex-recommended tex-gyre latexmk poppler-utils)")
+                    "(Debian: apt-get install $(make -s tex-packages))")
     assert built_pdf.returncode == 0, "PDF build failed:\n" + built_pdf.log[-6000:]
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext is not installed (Debian: apt-get install poppler-utils)")
+        pytest.skip("pdftotext is not installed (Debian: apt-get install $(make -s tex-packages))")
     text = subprocess.run(["pdftotext", "-layout", str(built_pdf.pdf), "-"], capture_output=True, text=True, check=True).stdout
     return built_pdf, text
 
 
 def numbered_chapters():
     """(number, title) of every chapter in the numbered parts, in order."""
-    chapters = [p for p in toc_files() if "/part" in p.as_posix()]
-    titles = []
-    for path in chapters:
-        cells = json.loads(path.read_text())["cells"]
-        heading = next(line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines() if line.startswith("# "))
-        titles.append(heading[2:].strip())
-    return list(enumerate(titles, start=1))
+    return list(enumerate((chapter_title(p) for p in toc_files() if "/part" in p.as_posix()), start=1))
 
 
 def test_every_chapter_title_is_in_the_pdf_with_its_number(pdf):

@@ -18,7 +18,6 @@ F = torch.nn.functional
 pytestmark = pytest.mark.torch
 
 RTOL, ATOL = 1e-13, 1e-14
-rng = np.random.default_rng(11)
 SHAPES = {"(C)": ((5,), ()), "(N,C)": ((7, 5), (7,)), "(N,C,d1,d2)": ((3, 5, 2, 4), (3, 2, 4))}
 
 
@@ -26,7 +25,7 @@ def t(a):
     return torch.from_numpy(np.array(a, copy=True))  # keeps 0-d arrays 0-d
 
 
-def index_target(shape, ignore):
+def index_target(shape, ignore, rng):
     y = rng.integers(0, 5, shape)
     if ignore and y.ndim:
         y.flat[::3] = -100
@@ -48,16 +47,16 @@ CE_CASES = list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "
 
 
 @pytest.mark.parametrize("shape, weight, ignore, reduction, smoothing", CE_CASES)
-def test_cross_entropy_index_targets(shape, weight, ignore, reduction, smoothing):
+def test_cross_entropy_index_targets(shape, weight, ignore, reduction, smoothing, rng):
     xs, ys = SHAPES[shape]
     x = rng.normal(0, 3, xs)
-    y = index_target(ys, ignore)
+    y = index_target(ys, ignore, rng)
     w = rng.uniform(0.2, 3.0, 5) if weight else None
     check_cross_entropy(x, y, w, reduction=reduction, label_smoothing=smoothing)
 
 
 @pytest.mark.parametrize("shape, weight, reduction, smoothing", list(itertools.product(SHAPES, [None, "w"], ["none", "sum", "mean"], [0.0, 0.3])))
-def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing):
+def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing, rng):
     xs, _ = SHAPES[shape]
     x = rng.normal(0, 3, xs)
     class_axis = 0 if len(xs) == 1 else 1
@@ -67,17 +66,17 @@ def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing):
 
 
 @pytest.mark.parametrize("shape, weight, ignore, reduction", list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"])))
-def test_nll_loss(shape, weight, ignore, reduction):
+def test_nll_loss(shape, weight, ignore, reduction, rng):
     xs, ys = SHAPES[shape]
     logq = ce_lib.log_softmax(rng.normal(0, 3, xs), axis=0 if len(xs) == 1 else 1)
-    y = index_target(ys, ignore)
+    y = index_target(ys, ignore, rng)
     w = rng.uniform(0.2, 3.0, 5) if weight else None
     ours = ce_lib.nll_loss(logq, y, weight=w, reduction=reduction)
     theirs = F.nll_loss(t(logq), t(y), weight=None if w is None else t(w), reduction=reduction).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
-def test_all_ignored_is_nan_in_both():
+def test_all_ignored_is_nan_in_both(rng):
     x, y = rng.normal(size=(3, 4)), np.full(3, -100)
     assert np.isnan(ce_lib.softmax_cross_entropy(x, y)) and torch.isnan(F.cross_entropy(t(x), t(y)))
 
@@ -86,7 +85,7 @@ BIN_SHAPES = [(6,), (4, 3), (2, 3, 5)]
 
 
 @pytest.mark.parametrize("shape, weight, reduction, soft", list(itertools.product(BIN_SHAPES, [None, "w"], ["none", "sum", "mean"], [False, True])))
-def test_binary_cross_entropy(shape, weight, reduction, soft):
+def test_binary_cross_entropy(shape, weight, reduction, soft, rng):
     p = rng.uniform(0, 1, shape)
     p.flat[0], p.flat[-1] = 0.0, 1.0  # the clamp at -100
     y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) > 0.5).astype(float)
@@ -100,7 +99,7 @@ def test_binary_cross_entropy(shape, weight, reduction, soft):
     "shape, weight, pos_weight, reduction, soft",
     list(itertools.product(BIN_SHAPES, [None, "w"], [None, "pw"], ["none", "sum", "mean"], [False, True])),
 )
-def test_binary_cross_entropy_with_logits(shape, weight, pos_weight, reduction, soft):
+def test_binary_cross_entropy_with_logits(shape, weight, pos_weight, reduction, soft, rng):
     z = rng.normal(0, 3, shape)
     y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) > 0.5).astype(float)
     w = rng.uniform(0.2, 3.0, shape) if weight else None
@@ -116,7 +115,7 @@ def test_binary_cross_entropy_with_logits(shape, weight, pos_weight, reduction, 
     np.testing.assert_allclose(grad, z_t.grad.numpy(), rtol=RTOL, atol=ATOL)
 
 
-def test_activations_match_torch():
+def test_activations_match_torch(rng):
     x = rng.normal(0, 10, (8, 6))
     np.testing.assert_allclose(ce_lib.softmax(x), torch.softmax(t(x), -1).numpy(), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(ce_lib.log_softmax(x), torch.log_softmax(t(x), -1).numpy(), rtol=RTOL, atol=ATOL)
