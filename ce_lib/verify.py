@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "MARK"]
+__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "MARK"]
 
 MARK = "✔"
 
@@ -33,7 +33,8 @@ def _report(label: str, message: str) -> None:
 
 
 def _is_zero(expr) -> bool:
-    """True only if SymPy can show ``expr`` is identically zero."""
+    """True only if SymPy can show ``expr`` is identically zero, by transformations valid under
+    the symbols' declared assumptions (never ``force=True``, which ignores branch cuts)."""
     import sympy as sp
 
     if isinstance(expr, sp.MatrixBase):
@@ -43,8 +44,8 @@ def _is_zero(expr) -> bool:
         sp.simplify,
         lambda e: sp.simplify(sp.expand(sp.together(e))),
         lambda e: sp.simplify(e.rewrite(sp.exp)),
-        lambda e: sp.simplify(sp.expand_log(e, force=True)),
-        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=True)),
+        lambda e: sp.simplify(sp.expand_log(e)),
+        lambda e: sp.simplify(sp.powsimp(sp.expand(e))),
     )
     for transform in candidates:
         if transform(expr) == 0:
@@ -52,8 +53,107 @@ def _is_zero(expr) -> bool:
     return False
 
 
+# Sizes tried for the upper limit of a symbolic sum, and points drawn in all.
+CHECK_SIZES = (1, 2, 3, 5)
+CHECK_POINTS = 24
+CHECK_DIGITS = 30
+
+
+def _draw(sym, rng: np.random.Generator, size: int | None):
+    """A random value that respects ``sym``'s declared assumptions (complex when none are declared)."""
+    import sympy as sp
+
+    top = size or 5
+    if sym.is_integer:
+        low = 1 if sym.is_positive else 0 if sym.is_nonnegative else -top
+        high = -1 if sym.is_negative else 0 if sym.is_nonpositive else top
+        return sp.Integer(int(rng.integers(low, high + 1)))
+    magnitude = sp.Float(float(np.exp(rng.normal(0.0, 1.0))), CHECK_DIGITS)
+    if sym.is_positive or sym.is_nonnegative:
+        return magnitude
+    if sym.is_negative or sym.is_nonpositive:
+        return -magnitude
+    if sym.is_real:
+        return sp.Float(float(rng.normal(0.0, 2.0)), CHECK_DIGITS)
+    # complex: imaginary parts well past +-pi, so branch cuts of log and powers are crossed
+    return sp.Float(float(rng.normal(0.0, 2.0)), CHECK_DIGITS) + sp.I * sp.Float(float(rng.normal(0.0, 3.0)), CHECK_DIGITS)
+
+
+def _sum_bounds(expr) -> set:
+    import sympy as sp
+
+    return {upper for total in expr.atoms(sp.Sum) for (_, _, upper) in total.limits if isinstance(upper, sp.Symbol)}
+
+
+def _evaluate_at(entries, rng: np.random.Generator, size: int | None):
+    """The SymPy matrix ``entries`` at one random point: (complex array, point), or (None, point) if undefined there."""
+    import sympy as sp
+
+    point: dict = {}
+    labels = {ind.base.label for ind in entries.atoms(sp.Indexed)}
+    for sym in sorted(entries.free_symbols - labels, key=str):
+        if isinstance(sym, sp.Symbol):
+            point[sym] = _draw(sym, rng, size)
+    concrete = entries.xreplace(point)
+    for ind in sorted(concrete.atoms(sp.Indexed), key=str):  # s[k] became s[2]: one value per entry
+        point[ind] = _draw(ind, rng, size)
+    value = sp.N(concrete.xreplace(point).doit(), CHECK_DIGITS)
+    if value.free_symbols:
+        raise AssertionError(f"cannot evaluate numerically: {sorted(map(str, value.free_symbols))} left")
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return None, point
+    return np.array([complex(v) for v in value], dtype=complex).reshape(value.shape), point
+
+
+def numeric_counterexample(lhs, rhs, *, seed: int = 0) -> dict | None:
+    """A point where ``lhs`` and ``rhs`` differ numerically (mpmath, 30 digits), or ``None``.
+
+    Points are drawn to respect each symbol's assumptions (complex where none are
+    declared); a sum to a symbolic bound ``C`` is expanded at each size in
+    :data:`CHECK_SIZES`, with integer indices drawn in ``1..C``. "Differ" means
+    ``|lhs - rhs| > 1e-20 max(1, |lhs|, |rhs|)``. Points where a side is undefined are
+    skipped; :data:`CHECK_POINTS` usable points are required in all.
+    """
+    import sympy as sp
+
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
+        lhs, rhs = sp.Matrix(lhs), sp.Matrix(rhs)
+        if lhs.shape != rhs.shape:
+            return {"shapes": (lhs.shape, rhs.shape)}
+        lhs, rhs = list(lhs), list(rhs)
+    else:
+        lhs, rhs = [lhs], [rhs]
+    entries = sp.Matrix([[a - b, a, b] for a, b in zip(lhs, rhs)])
+    rng = np.random.default_rng(seed)
+    bounds = _sum_bounds(entries)
+    sizes = CHECK_SIZES if bounds else (None,)
+    per_size = -(-CHECK_POINTS // len(sizes))
+    for size in sizes:
+        at_size = entries.xreplace({b: size for b in bounds}).doit() if bounds else entries
+        usable = 0
+        for _ in range(20 * per_size):
+            values, point = _evaluate_at(at_size, rng, size)
+            if values is None:
+                continue
+            scale = np.maximum(1.0, np.maximum(np.abs(values[:, 1]), np.abs(values[:, 2])))
+            if np.any(np.abs(values[:, 0]) > 1e-20 * scale):
+                return {**({"C": size} if bounds else {}), **{str(k): v for k, v in point.items()}}
+            usable += 1
+            if usable == per_size:
+                break
+        if usable < per_size:
+            raise AssertionError(f"only {usable} of {per_size} random points were usable (size {size})")
+    return None
+
+
 def identity(label: str, lhs, rhs) -> None:
     """Assert that two SymPy expressions (or matrices) are identically equal.
+
+    SymPy must reduce ``lhs - rhs`` to 0 by transformations valid under the symbols'
+    declared assumptions; a numeric agreement alone never passes. Every symbolic
+    yes is then cross-checked with mpmath at random points that respect those
+    assumptions (:func:`numeric_counterexample`), which also catches SymPy bugs.
 
     Parameters
     ----------
@@ -65,13 +165,17 @@ def identity(label: str, lhs, rhs) -> None:
     Raises
     ------
     AssertionError
-        If SymPy cannot reduce ``lhs - rhs`` to 0.
+        If SymPy cannot reduce ``lhs - rhs`` to 0, or if it does but the two sides
+        differ numerically at some point (named in the message).
     """
     import sympy as sp
 
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     if not _is_zero(lhs - rhs):
         raise AssertionError(f"({label}) not shown: lhs - rhs = {sp.simplify(lhs - rhs)}")
+    point = numeric_counterexample(lhs, rhs)
+    if point is not None:
+        raise AssertionError(f"({label}) SymPy reduced lhs - rhs to 0, but the sides differ at {point}")
     _report(label, "holds symbolically")
 
 
@@ -180,20 +284,33 @@ def close(label: str, got, expected, *, rtol: float = 16 * np.finfo(np.float64).
     _report(label, what or "agrees numerically")
 
 
-def within_range(expr):
-    """Drop the ``Piecewise`` branches SymPy keeps for an index outside ``1..C``.
+def within_range(expr, bounds: dict):
+    """Select the branch of each ``Piecewise`` that holds for indices declared to lie in ``1..upper``.
 
     Differentiating a sum :math:`\\sum_{m=1}^{C}` by an indexed symbol :math:`s_j` gives
     ``Piecewise((d, C >= j), (0, True))``: the derivative ``d`` when :math:`j \\le C`.
-    For an index known to lie in ``1..C`` the first branch is the answer; this
-    helper selects it, after checking that the condition is exactly of that form.
+    ``bounds`` declares the range of each index, e.g. ``{j: C}`` for :math:`1 \\le j \\le C`;
+    the first branch is taken only when its condition is exactly ``upper >= index`` for a
+    declared pair and the index is declared a positive integer (so :math:`j \\ge 1`).
+    Any other ``Piecewise`` is refused.
+
+    Raises
+    ------
+    AssertionError
+        For a condition that the declared bounds do not imply, or an index not
+        declared a positive integer.
     """
     import sympy as sp
 
+    for index in bounds:
+        if not (index.is_integer and index.is_positive):
+            raise AssertionError(f"index {index} must be declared a positive integer")
+    allowed = {sp.Ge(upper, index) for index, upper in bounds.items()} | {sp.Le(index, upper) for index, upper in bounds.items()}
+
     def first_branch(pw):
         (value, condition) = pw.args[0]
-        if not (isinstance(condition, sp.GreaterThan) and condition.lhs.is_Symbol and condition.rhs.is_Symbol):
-            raise AssertionError(f"unexpected Piecewise condition {condition}; refusing to drop it")
+        if condition not in allowed or len(pw.args) != 2 or pw.args[1][1] != sp.true:
+            raise AssertionError(f"Piecewise condition {condition} does not follow from the declared bounds {bounds}; refusing to drop it")
         return value
 
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), first_branch)

@@ -1,4 +1,9 @@
-"""ce_lib.verify: each check passes on a true claim and fails on a false one; SymPy is imported lazily."""
+"""ce_lib.verify is sound: every check rejects false claims and passes the true ones the book relies on.
+
+A checker that can say yes to a false step is worse than none, so most of this file
+is false claims: branch cuts, sign errors, swapped arguments, off-by-one sums, a
+transposed Jacobian, wrong limits. Each must be rejected.
+"""
 
 import subprocess
 import sys
@@ -8,33 +13,183 @@ import pytest
 import sympy as sp
 
 import ce_lib
-from ce_lib import verify
+from ce_lib import symbolic, verify
+from ce_lib.symbolic import sigmoid as sigma
 
-s = sp.symbols("s", real=True)
-sigma = 1 / (1 + sp.exp(-s))
+x, y, a, b = sp.symbols("x y a b", real=True)
+z, w = sp.symbols("z w")  # no assumptions: complex
+p, q = sp.symbols("p q", positive=True)
+pc, qc = sp.symbols("pbar qbar", positive=True)  # 1 - p and 1 - q
+t = sp.symbols("t", real=True)
+i, C = sp.symbols("i C", integer=True, positive=True)
+s = sp.IndexedBase("s", real=True)
+softplus = sp.log(1 + sp.exp(x))
 
 
-def test_identity_passes_and_fails(capsys):
-    verify.identity("eq-x", sp.diff(sigma, s), sigma * (1 - sigma))
-    assert capsys.readouterr().out == "✔ (eq-x) holds symbolically\n"
-    with pytest.raises(AssertionError, match="eq-y"):
-        verify.identity("eq-y", sp.diff(sigma, s), sigma * (1 + sigma))
+def kl_bernoulli(u, v):
+    return u * sp.log(u / v) + (1 - u) * sp.log((1 - u) / (1 - v))
+
+
+def _jacobian_and_transpose():
+    f = sp.Matrix([x * y, x + y**2, sp.exp(x)])
+    jac = f.jacobian([x, y])
+    return jac[:2, :], jac[:2, :].T
+
+
+JAC, JAC_T = _jacobian_and_transpose()
+A = sp.Matrix([[1, 2], [0, 3]])  # not symmetric
+v = sp.Matrix([x, y])
+
+FALSE_IDENTITIES = {
+    # branch cuts: valid only for positive (or principal-branch) arguments
+    "log of a real product": (sp.log(x * y), sp.log(x) + sp.log(y)),
+    "log of a complex product": (sp.log(z * w), sp.log(z) + sp.log(w)),
+    "log of a real quotient": (sp.log(x / y), sp.log(x) - sp.log(y)),
+    "log of a real square": (sp.log(x**2), 2 * sp.log(x)),
+    "log of a complex cube": (sp.log(z**3), 3 * sp.log(z)),
+    "power of a real power": ((a**2) ** b, a ** (2 * b)),
+    "power of a complex power": ((z**2) ** w, z ** (2 * w)),
+    "square root of a real square": (sp.sqrt(x**2), x),
+    "square root of a complex square": (sp.sqrt(z**2), z),
+    "square root of a real product": (sp.sqrt(x * y), sp.sqrt(x) * sp.sqrt(y)),
+    "log of exp, complex": (sp.log(sp.exp(z)), z),
+    "real power of exp, complex": (sp.exp(z) ** a, sp.exp(a * z)),
+    # sign errors
+    "sigmoid derivative sign": (sp.diff(sigma(x), x), sigma(x) * (sigma(x) - 1)),
+    "log-sigmoid derivative": (sp.diff(sp.log(sigma(x)), x), sigma(x)),
+    "softplus derivative": (sp.diff(softplus, x), sigma(-x)),
+    "sigmoid symmetry sign": (sigma(-x), sigma(x) - 1),
+    "BCE gradient sign": (sp.diff(-(t * sp.log(sigma(x)) + (1 - t) * sp.log(1 - sigma(x))), x), t - sigma(x)),
+    # swapped arguments
+    "symmetric KL": (kl_bernoulli(p, q), kl_bernoulli(q, p)),
+    "KL split into logs, p not declared below 1": (
+        kl_bernoulli(p, q), -(p * sp.log(q) + (1 - p) * sp.log(1 - q)) + (p * sp.log(p) + (1 - p) * sp.log(1 - p))),
+    "symmetric cross-entropy": (-(p * sp.log(q) + (1 - p) * sp.log(1 - q)), -(q * sp.log(p) + (1 - q) * sp.log(1 - p))),
+    # off-by-one indices
+    "sum missing its last term": (sp.Sum(s[i], (i, 1, C)), sp.Sum(s[i], (i, 1, C - 1)) + s[1]),
+    "sum of 1..C": (sp.Sum(i, (i, 1, C)), C * (C - 1) / 2),
+    "sum from 0": (sp.Sum(sp.exp(s[i]), (i, 0, C)), sp.Sum(sp.exp(s[i]), (i, 1, C))),
+    "softmax over one class too many": (sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C + 1)), sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C))),
+    # a transposed Jacobian, a non-symmetric quadratic form's gradient
+    "transposed Jacobian": (JAC, JAC_T),
+    "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), 2 * A * v),
+}
+
+
+@pytest.mark.parametrize("name", FALSE_IDENTITIES)
+def test_identity_rejects_a_false_claim(name):
+    lhs, rhs = FALSE_IDENTITIES[name]
+    with pytest.raises(AssertionError):
+        verify.identity(name, lhs, rhs)
+
+
+BRANCH_CUT_CLAIMS = [k for k in FALSE_IDENTITIES if k.startswith(("log", "power", "square root", "real power"))]
+
+
+@pytest.mark.parametrize("name", BRANCH_CUT_CLAIMS + ["sum missing its last term", "sum from 0", "symmetric KL"])
+def test_the_numeric_cross_check_alone_finds_a_counterexample(name):
+    """Were SymPy ever to say yes to one of these (a SymPy bug, or force=True), the numbers say no."""
+    lhs, rhs = FALSE_IDENTITIES[name]
+    assert verify.numeric_counterexample(lhs, rhs) is not None
+
+
+def test_the_numeric_cross_check_names_the_size_of_a_sum():
+    lhs, rhs = FALSE_IDENTITIES["sum missing its last term"]
+    point = verify.numeric_counterexample(lhs, rhs)
+    assert point["C"] >= 2  # with C = 1 both sides are s_1
+
+
+def test_identity_raises_when_sympy_says_zero_but_the_numbers_disagree(monkeypatch):
+    monkeypatch.setattr(verify, "_is_zero", lambda expr: True)  # a SymPy that wrongly says yes
+    with pytest.raises(AssertionError, match="differ at"):
+        verify.identity("eq-bug", sp.log(x * y), sp.log(x) + sp.log(y))
+
+
+general = symbolic.general_softmax()
+k, j, m, Z, S = general.k, general.j, general.m, general.Z, general.s
+TRUE_IDENTITIES = {
+    "sigmoid symmetry": (sigma(-x), 1 - sigma(x)),
+    "sigmoid derivative": (sp.diff(sigma(x), x), sigma(x) * sigma(-x)),
+    "logit inverts the sigmoid": (sp.log(sigma(x) / (1 - sigma(x))), x),
+    "log of a positive product": (sp.log(p * q), sp.log(p) + sp.log(q)),
+    "two-class softmax is a sigmoid": (sp.exp(x) / (sp.exp(x) + sp.exp(y)), sigma(x - y)),
+    "BCE gradient": (sp.diff(-(t * sp.log(sigma(x)) + (1 - t) * sp.log(1 - sigma(x))), x), sigma(x) - t),
+    "softmax sums to one, general C": (sp.factor_terms(sp.Sum(general.q(k), (k, 1, general.C))).xreplace({m: k}), 1),
+    "softmax shift invariance, general C": (
+        sp.factor_terms(sp.expand_power_exp(sp.exp(S[k] + x) / sp.Sum(sp.exp(S[m] + x), (m, 1, general.C)))), general.q(k)),
+    "softmax Jacobian, general C": (
+        verify.within_range(sp.diff(general.q(k), S[j]).doit(), {j: general.C}), general.q(k) * (sp.KroneckerDelta(k, j) - general.q(j))),
+    "cross-entropy gradient, general C": (
+        verify.within_range(sp.diff(-S[j] + sp.log(Z), S[k]).doit(), {k: general.C}), general.q(k) - sp.KroneckerDelta(k, j)),
+    # with p, q only declared positive, 1 - p may be negative: state the complements as positive symbols
+    "KL as cross-entropy minus entropy": (
+        p * sp.log(p / q) + pc * sp.log(pc / qc), -(p * sp.log(q) + pc * sp.log(qc)) + (p * sp.log(p) + pc * sp.log(pc))),
+    "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), (A + A.T) * v),
+}
+
+
+@pytest.mark.parametrize("name", TRUE_IDENTITIES)
+def test_identity_passes_a_true_claim(name, capsys):
+    lhs, rhs = TRUE_IDENTITIES[name]
+    verify.identity(name, lhs, rhs)
+    assert capsys.readouterr().out == f"✔ ({name}) holds symbolically\n"
+
+
+def test_within_range_needs_declared_bounds():
+    derivative = sp.diff(Z, S[j]).doit()
+    assert verify.within_range(derivative, {j: general.C}) == sp.exp(S[j])
+    with pytest.raises(AssertionError, match="declared"):
+        verify.within_range(derivative, {k: general.C})  # the bound of another index
+    with pytest.raises(AssertionError, match="positive integer"):
+        verify.within_range(derivative, {sp.Symbol("j", integer=True): general.C})  # j >= 1 not declared
+
+
+@pytest.mark.parametrize(
+    "expr, point, expected",
+    [(sigma(x), sp.oo, 0), (x * sp.log(x), 0, 1), (softplus, -sp.oo, -sp.oo), (sp.sin(x) / x, 0, 0)],
+    ids=["sigmoid at +inf", "x log x at 0", "softplus at -inf", "sinc at 0"],
+)
+def test_limit_rejects_a_wrong_limit(expr, point, expected):
+    with pytest.raises(AssertionError):
+        verify.limit("eq-wrong", expr, x, point, expected, direction="+" if point == 0 else "+-")
+
+
+def test_limit_passes_a_right_limit(capsys):
+    verify.limit("eq-e", sigma(x), x, sp.oo, 1)
+    verify.limit("eq-f", x * sp.log(x), x, 0, 0, direction="+")
+    assert capsys.readouterr().out.count("✔") == 2
 
 
 def test_numerically_passes_and_fails():
     pts = np.linspace(-800, 800, 81)
-    verify.numerically("eq-a", sigma, [s], lambda P: ce_lib.sigmoid(P[:, 0]), pts)
-    with pytest.raises(AssertionError, match="eq-b"):
-        verify.numerically("eq-b", sigma, [s], lambda P: 1 / (1 + np.exp(-P[:, 0]) + 1e-12), pts[30:50])
+    verify.numerically("eq-a", sigma(x), [x], lambda P: ce_lib.sigmoid(P[:, 0]), pts)
+    with pytest.raises(AssertionError, match="eq-b"):  # off by 1e-12: far past 16 eps
+        verify.numerically("eq-b", sigma(x), [x], lambda P: 1 / (1 + np.exp(-P[:, 0]) + 1e-12), pts[30:50])
+    with pytest.raises(AssertionError, match="eq-c"):  # the sign error of the sigmoid's symmetry
+        verify.numerically("eq-c", sigma(-x), [x], lambda P: ce_lib.sigmoid(P[:, 0]) - 1, pts[30:50])
 
 
-def test_on_grid_and_limit():
+def test_on_grid_passes_and_fails():
     verify.on_grid("eq-c", lambda P: ce_lib.logsumexp(P) >= P.max(axis=1), np.random.default_rng(0).normal(size=(50, 3)), "lse >= max")
     with pytest.raises(AssertionError, match="eq-d"):
         verify.on_grid("eq-d", lambda P: P[:, 0] > 0, np.array([[1.0], [-1.0]]), "positive")
-    verify.limit("eq-e", sigma, s, sp.oo, 1)
-    with pytest.raises(AssertionError):
-        verify.limit("eq-f", sigma, s, sp.oo, 0)
+    with pytest.raises(AssertionError, match="eq-d2"):  # lse <= max is false everywhere but ties
+        verify.on_grid("eq-d2", lambda P: ce_lib.logsumexp(P) <= P.max(axis=1), np.random.default_rng(1).normal(size=(5, 3)), "lse <= max")
+
+
+def test_close_passes_and_fails():
+    verify.close("eq-g", ce_lib.softmax([0.0, 0.0]), [0.5, 0.5])
+    with pytest.raises(AssertionError, match="eq-h"):
+        verify.close("eq-h", ce_lib.softmax([1.0, 0.0]), [0.5, 0.5])
+    with pytest.raises(AssertionError, match="shapes"):
+        verify.close("eq-i", [1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_central_difference_matches_and_catches_a_wrong_gradient():
+    z0 = np.array([0.3, -1.2, 2.0])
+    numeric = verify.central_difference(lambda u: float(np.sum(ce_lib.softplus(u))), z0)
+    np.testing.assert_allclose(numeric, ce_lib.sigmoid(z0), rtol=1e-8)
+    assert not np.allclose(numeric, ce_lib.sigmoid(-z0), rtol=1e-3)  # the sign error of FALSE_IDENTITIES
 
 
 def test_importing_ce_lib_does_not_import_sympy():
