@@ -40,15 +40,20 @@ def test_mathjax_is_bundled(built_book):
     assert (built_book.html / "book" / src.group(1).split("?")[0]).resolve().exists()
 
 
-def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
+def small_book(folder, root: str) -> None:
+    """The book's configuration and extensions in ``folder``, with ``root`` as its only page (to be written)."""
     for name in ("_config.yml", "references.bib"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for folder in ("book/_ext", "book/images", "book/_static"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    (tmp_path / "ce_lib").mkdir()
-    shutil.copy(ROOT / "ce_lib" / "_version.py", tmp_path / "ce_lib" / "_version.py")
-    (tmp_path / "_build" / "pdf").mkdir(parents=True)
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
+        shutil.copy(ROOT / name, folder / name)
+    for sub in ("book/_ext", "book/images", "book/_static"):
+        shutil.copytree(ROOT / sub, folder / sub)
+    (folder / "ce_lib").mkdir()
+    shutil.copy(ROOT / "ce_lib" / "_version.py", folder / "ce_lib" / "_version.py")
+    (folder / "_build" / "pdf").mkdir(parents=True)
+    (folder / "_toc.yml").write_text(f"format: jb-book\nroot: {root}\n")
+
+
+def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
+    small_book(tmp_path, "broken")
     cell = lambda src, n: {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
     nb = {
         "cells": [
@@ -75,3 +80,21 @@ def test_a_second_build_executes_no_notebook(built_book):
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert "Executing notebook" not in log, "a notebook was re-executed although nothing changed"
+
+
+def test_the_pdf_edition_is_linked_only_where_it_was_built(tmp_path):
+    """Without LaTeX there is no PDF: the preface then says how to build it instead of linking nothing."""
+    small_book(tmp_path, "book/preface")
+    paragraph = re.search(r"```\{raw\} html\n<p class=\"pdf-edition\">.*?```\n", (ROOT / "book" / "preface.md").read_text(), re.S)
+    assert paragraph, "the preface no longer has its PDF paragraph"
+    (tmp_path / "book" / "preface.md").write_text("# Preface\n\n" + paragraph.group(0))
+    proc = build_book.run("html", source=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    preface = (tmp_path / "_build" / "html" / "book" / "preface.html").read_text()
+    assert "softmax-cross-entropy-kl.pdf" not in preface and "make pdf" in preface
+    (tmp_path / "_build" / "pdf" / "softmax-cross-entropy-kl.pdf").write_bytes(b"%PDF-1.5 stand-in")
+    proc = build_book.run("html", source=tmp_path)  # incremental: the preface must be rebuilt
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    preface = (tmp_path / "_build" / "html" / "book" / "preface.html").read_text()
+    assert '<a href="../softmax-cross-entropy-kl.pdf">PDF edition</a>' in preface
+    assert (tmp_path / "_build" / "html" / "softmax-cross-entropy-kl.pdf").is_file()
