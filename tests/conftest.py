@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import build_book
@@ -71,11 +72,9 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
-def rng(request) -> "np.random.Generator":
+def rng(request) -> np.random.Generator:
     """A generator seeded from the test's own id: its draws do not depend on which other tests ran."""
     import zlib
-
-    import numpy as np
 
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 

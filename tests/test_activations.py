@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.special as sc
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import ce_lib

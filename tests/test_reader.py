@@ -179,7 +179,7 @@ def test_every_chapter_offers_its_notebook_for_download(built_book):
 
 
 def test_execution_table_lists_every_notebook(built_book):
-    from book_sources import ROOT, notebooks
+    from book_sources import notebooks
 
     table = (built_book.html / "book" / "notebooks.html").read_text()
     for nb in notebooks():
