@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "MARK"]
+__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "stated", "MARK"]
 
 MARK = "✔"
 
@@ -314,6 +314,34 @@ def within_range(expr, bounds: dict):
         return value
 
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), first_branch)
+
+
+def stated(value, text: str) -> None:
+    """Assert that ``value`` rounds to the number a sentence states, written as ``text``.
+
+    The prose says "about 0.551 nats" or "about 4.2e-18": ``text`` is that number as
+    written, and ``value`` must round to it at the precision it is written with (three
+    decimals for ``"0.551"``, two significant digits for ``"4.2e-18"``, the units for
+    ``"22"``). Silent when it holds, so a chapter's stored outputs do not change.
+
+    Examples
+    --------
+    >>> import math
+    >>> from ce_lib import verify
+    >>> verify.stated(math.log(99), "4.595")
+    >>> verify.stated(math.log(99), "4.594")
+    Traceback (most recent call last):
+    ...
+    AssertionError: the text states 4.594, but the value 4.59511985013459 rounds to 4.595
+    """
+    value = float(value)
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = len(mantissa.partition(".")[2])
+    if not mantissa.lstrip("-").replace(".", "", 1).isdigit() or (exponent and not exponent.lstrip("+-").isdigit()):
+        raise ValueError(f"text must be a plain decimal number such as '0.551' or '4.2e-18', got {text!r}")
+    shown = f"{value:.{digits}e}" if exponent else f"{value:.{digits}f}"
+    if float(shown) != float(text) or not np.isfinite(value):
+        raise AssertionError(f"the text states {text}, but the value {value!r} rounds to {shown}")
 
 
 def identities(pairs: Iterable[tuple[str, object, object]]) -> None:

@@ -95,6 +95,20 @@ def test_binary_cross_entropy(shape, weight, reduction, soft, rng):
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
+def test_binary_cross_entropy_backward_is_the_rule_the_stability_chapter_states():
+    """numerical_stability.md: PyTorch's backward is (y_hat - y) / max(y_hat (1 - y_hat), 1e-12), about -1e12 at 0 or 1e-50."""
+    y_hat = np.array([0.0, 1e-50, 1e-13, 1e-6, 0.3, 0.5, 1 - 1e-9, 1.0])
+    for label in (0.0, 1.0):
+        y = np.full_like(y_hat, label)
+        x = t(y_hat).requires_grad_()
+        F.binary_cross_entropy(x, t(y), reduction="sum").backward()
+        expected = (y_hat - y) / np.maximum(y_hat * (1 - y_hat), 1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-8)
+    x = t(np.array([1e-50, 0.0])).requires_grad_()
+    F.binary_cross_entropy(x, t(np.ones(2)), reduction="sum").backward()
+    assert np.all(np.abs(x.grad.numpy() / -1e12 - 1) < 1e-8)
+
+
 @pytest.mark.parametrize(
     "shape, weight, pos_weight, reduction, soft",
     list(itertools.product(BIN_SHAPES, [None, "w"], [None, "pw"], ["none", "sum", "mean"], [False, True])),

@@ -196,3 +196,35 @@ def test_importing_ce_lib_does_not_import_sympy():
     code = "import sys, ce_lib; ce_lib.softmax([1.0, 2.0]); print('sympy' in sys.modules, 'mpmath' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(np.log(99), "4.595"), (4.248354255291589e-18, "4.2e-18"), (21.93, "22"), (-4.54e-05, "-4.5e-5"), (0.25, "0.25"), (1.9999, "2.000")],
+)
+def test_stated_accepts_a_number_rounded_as_written(value, text):
+    verify.stated(value, text)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (np.log(99), "4.594"),  # last digit wrong
+        (np.log(99), "4.6e1"),  # wrong exponent
+        (3976.0, "1000"),  # "about 1 000 times" when it is about 3 976
+        (4.248e-18, "4.3e-18"),  # wrong rounding
+        (-0.105, "0.105"),  # sign error
+        (0.5514, "0.552"),  # rounds to 0.551
+        (float("nan"), "0.0"),
+        (float("inf"), "1e308"),
+    ],
+)
+def test_stated_rejects_a_number_the_value_does_not_round_to(value, text):
+    with pytest.raises(AssertionError):
+        verify.stated(value, text)
+
+
+@pytest.mark.parametrize("text", ["about 3", "1/2", "", "4.2x10^-18"])
+def test_stated_needs_a_plain_number(text):
+    with pytest.raises(ValueError, match="text"):
+        verify.stated(1.0, text)
