@@ -23,7 +23,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "stated", "MARK"]
+__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "stated",
+           "hand_proof", "definition", "classify", "LEDGER_KINDS", "MARK"]
 
 MARK = "✔"
 
@@ -41,6 +42,7 @@ def _is_zero(expr) -> bool:
         return all(_is_zero(e) for e in expr)
     candidates = (
         lambda e: e,
+        lambda e: sp.simplify(_canonical_sums(e)) if e.has(sp.Sum) else e,
         sp.simplify,
         lambda e: sp.simplify(sp.expand(sp.together(e))),
         lambda e: sp.simplify(e.rewrite(sp.exp)),
@@ -51,6 +53,34 @@ def _is_zero(expr) -> bool:
         if transform(expr) == 0:
             return True
     return False
+
+
+def _canonical_sums(expr):
+    """Rewrite finite sums into one canonical form, by two steps valid for any finite sum.
+
+    A factor that does not depend on an inner sum's index moves inside it
+    (``a_i * Sum(b_ik, k) -> Sum(a_i b_ik, k)``), nested sums become one sum over
+    several indices, and when no bound depends on another index of the same sum the
+    indices are put in a fixed order (exchanging finite sums). Nothing is done where
+    an index would be captured or a bound depends on another index.
+    """
+    import sympy as sp
+
+    def flatten(total):
+        function, limits = total.function, list(total.limits)
+        outer = {lim[0] for lim in limits}
+        inner = [f for f in sp.Mul.make_args(function) if isinstance(f, sp.Sum)]
+        if len(inner) == 1:
+            rest = sp.Mul(*[f for f in sp.Mul.make_args(function) if f is not inner[0]])
+            dummies = {lim[0] for lim in inner[0].limits}
+            if not (rest.free_symbols & dummies) and not (dummies & outer):
+                function, limits = rest * inner[0].function, list(inner[0].limits) + limits
+        indices = {lim[0] for lim in limits}
+        if not any((lim[1].free_symbols | lim[2].free_symbols) & indices for lim in limits):
+            limits.sort(key=lambda lim: str(lim[0]))
+        return sp.Sum(function, *limits)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), flatten)
 
 
 # Sizes tried for the upper limit of a symbolic sum, and points drawn in all.
@@ -82,7 +112,7 @@ def _draw(sym, rng: np.random.Generator, size: int | None):
 def _sum_bounds(expr) -> set:
     import sympy as sp
 
-    return {upper for total in expr.atoms(sp.Sum) for (_, _, upper) in total.limits if isinstance(upper, sp.Symbol)}
+    return {upper for total in expr.atoms(sp.Sum, sp.Product) for (_, _, upper) in total.limits if isinstance(upper, sp.Symbol)}
 
 
 def _evaluate_at(entries, rng: np.random.Generator, size: int | None):
@@ -95,9 +125,13 @@ def _evaluate_at(entries, rng: np.random.Generator, size: int | None):
         if isinstance(sym, sp.Symbol):
             point[sym] = _draw(sym, rng, size)
     concrete = entries.xreplace(point)
-    for ind in sorted(concrete.atoms(sp.Indexed), key=str):  # s[k] became s[2]: one value per entry
-        point[ind] = _draw(ind, rng, size)
-    value = sp.N(concrete.xreplace(point).doit(), CHECK_DIGITS)
+    while concrete.atoms(sp.Indexed):  # s[k] became s[2]: one value per entry, innermost first (Q[a[1], 2] after a[1])
+        ready = [ind for ind in concrete.atoms(sp.Indexed) if not any(arg.atoms(sp.Indexed) for arg in ind.indices)]
+        for ind in sorted(ready, key=str):
+            if ind not in point:  # Q[a[1], 2] may have become a Q[2, 2] already drawn
+                point[ind] = _draw(ind, rng, size)
+        concrete = concrete.xreplace(point)
+    value = sp.N(concrete.doit(), CHECK_DIGITS)
     if value.free_symbols:
         raise AssertionError(f"cannot evaluate numerically: {sorted(map(str, value.free_symbols))} left")
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
@@ -147,27 +181,20 @@ def numeric_counterexample(lhs, rhs, *, seed: int = 0) -> dict | None:
     return None
 
 
-def identity(label: str, lhs, rhs) -> None:
-    """Assert that two SymPy expressions (or matrices) are identically equal.
+def _numbered_stems(expr) -> dict[str, int]:
+    """How many distinct numbered symbols (``s_1``, ``s_2``, ...) share each stem."""
+    import re
 
-    SymPy must reduce ``lhs - rhs`` to 0 by transformations valid under the symbols'
-    declared assumptions; a numeric agreement alone never passes. Every symbolic
-    yes is then cross-checked with mpmath at random points that respect those
-    assumptions (:func:`numeric_counterexample`), which also catches SymPy bugs.
+    found: dict[str, set] = {}
+    for sym in expr.free_symbols:
+        match = re.fullmatch(r"(.+?)_\{?(\d+)\}?", str(sym))
+        if match:
+            found.setdefault(match.group(1), set()).add(match.group(2))
+    return {stem: len(numbers) for stem, numbers in found.items()}
 
-    Parameters
-    ----------
-    label : str
-        The label of the equation being checked, as written in the chapter.
-    lhs, rhs : sympy.Expr or sympy.Matrix
-        The two sides.
 
-    Raises
-    ------
-    AssertionError
-        If SymPy cannot reduce ``lhs - rhs`` to 0, or if it does but the two sides
-        differ numerically at some point (named in the message).
-    """
+def _check_identity(label: str, lhs, rhs):
+    """Raise unless SymPy shows ``lhs == rhs`` and mpmath finds no counterexample; return both sides."""
     import sympy as sp
 
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
@@ -176,7 +203,127 @@ def identity(label: str, lhs, rhs) -> None:
     point = numeric_counterexample(lhs, rhs)
     if point is not None:
         raise AssertionError(f"({label}) SymPy reduced lhs - rhs to 0, but the sides differ at {point}")
-    _report(label, "holds symbolically")
+    return lhs, rhs
+
+
+def identity(label: str, lhs, rhs, *, size: str | None = None) -> None:
+    """Assert that two SymPy expressions (or matrices) are identically equal.
+
+    SymPy must reduce ``lhs - rhs`` to 0 by transformations valid under the symbols'
+    declared assumptions; a numeric agreement alone never passes. Every symbolic
+    yes is then cross-checked with mpmath at random points that respect those
+    assumptions (:func:`numeric_counterexample`), which also catches SymPy bugs.
+
+    The printed line says how general the check is, for the book's verification
+    ledger: "for general C" when a side sums to a symbolic bound ``C``; "for"
+    ``size`` when the author checks a fixed-size instance (three numbered symbols
+    of one stem, such as ``s_1, s_2, s_3``, require ``size``, so that an instance is
+    never reported as a general derivation); otherwise no size is involved.
+
+    Parameters
+    ----------
+    label : str
+        The label of the equation being checked, as written in the chapter.
+    lhs, rhs : sympy.Expr or sympy.Matrix
+        The two sides.
+    size : str, optional
+        The fixed size this instance is checked at, as the reader should read it,
+        for example ``"C = 3"``.
+
+    Raises
+    ------
+    AssertionError
+        If SymPy cannot reduce ``lhs - rhs`` to 0, or if it does but the two sides
+        differ numerically at some point (named in the message).
+    ValueError
+        If the sides look like a fixed-size instance and ``size`` is not given.
+    """
+    import sympy as sp
+
+    lhs, rhs = _check_identity(label, lhs, rhs)
+    both = sp.Matrix([lhs, rhs]) if not isinstance(lhs, sp.MatrixBase) else sp.Matrix.hstack(sp.Matrix(lhs), sp.Matrix(rhs))
+    instance = {stem: n for stem, n in _numbered_stems(both).items() if n >= 3}
+    if size is None and instance:
+        raise ValueError(f"({label}) the sides use {instance} numbered symbols: a fixed-size instance; say which with size=...")
+    general = sorted(map(str, _sum_bounds(both)))
+    if size is not None:
+        _report(label, f"holds symbolically for {size}")
+    elif general:
+        _report(label, f"holds symbolically for general {', '.join(general)}")
+    else:
+        _report(label, "holds symbolically")
+
+
+def hand_proof(label: str, steps: Iterable[tuple[object, object]], claim: str) -> None:
+    """Check every algebraic step of a proof that is written out by hand in the text.
+
+    Used where the result (an inequality, say) is beyond SymPy but each equality the
+    proof relies on is not: each ``(lhs, rhs)`` pair must pass the same test as
+    :func:`identity`. What connects the steps (an inequality between terms, say) is
+    the hand proof's and is not machine-checked; the printed line says so.
+    """
+    steps = list(steps)
+    if not steps:
+        raise ValueError("steps must list at least one (lhs, rhs) pair")
+    for number, (lhs, rhs) in enumerate(steps, 1):
+        _check_identity(f"{label}, step {number}", lhs, rhs)
+    _report(label, f"{claim}: hand proof in the text; its {len(steps)} algebraic steps hold symbolically")
+
+
+def definition(label: str, what: str) -> None:
+    """Declare that a labelled equation is a definition or a stated convention, so it is not derived.
+
+    The verification ledger lists it as such; the coverage test accepts it only as
+    that, never as a derivation. Use it for definitions and conventions only.
+    """
+    if not what.strip():
+        raise ValueError("what must say what is defined or which convention is stated")
+    _report(label, f"definition: {what}")
+
+
+LEDGER_KINDS = (
+    "derived in general",
+    "hand proof, each step checked",
+    "derived for a fixed size",
+    "checked against mpmath",
+    "checked numerically",
+    "definition / convention",
+)
+"""The kinds of check a verification line can report, strongest first."""
+
+
+def classify(line: str) -> tuple[str, str, str] | None:
+    """``(label, kind, detail)`` for one line a check printed, or ``None`` if it is not one.
+
+    ``kind`` is one of :data:`LEDGER_KINDS`; ``detail`` is the rest of the line.
+
+    Examples
+    --------
+    >>> from ce_lib import verify
+    >>> verify.classify("✔ (eq-a) holds symbolically for C = 3")
+    ('eq-a', 'derived for a fixed size', 'C = 3')
+    >>> verify.classify("✔ (eq-b) ce_lib.f matches the SymPy result at 9 points (mpmath, 50 digits)")[1]
+    'checked against mpmath'
+    """
+    import re
+
+    match = re.fullmatch(rf"{MARK} \(([A-Za-z0-9_\-:.]+)\) (.*)", line.strip())
+    if not match:
+        return None
+    label, message = match.groups()
+    if message == "holds symbolically" or message.startswith("limit as "):
+        return label, LEDGER_KINDS[0], message
+    if message.startswith("holds symbolically for general "):
+        return label, LEDGER_KINDS[0], message.removeprefix("holds symbolically ")
+    if message.startswith("holds symbolically for "):
+        return label, LEDGER_KINDS[2], message.removeprefix("holds symbolically for ")
+    if "hand proof in the text" in message:
+        return label, LEDGER_KINDS[1], message
+    if "matches the SymPy result at" in message:
+        return label, LEDGER_KINDS[3], message
+    if message.startswith("definition: "):
+        return label, LEDGER_KINDS[5], message.removeprefix("definition: ")
+    return label, LEDGER_KINDS[4], message
 
 
 def limit(label: str, expr, var, point, expected, direction: str = "+-") -> None:

@@ -98,3 +98,22 @@ def test_the_pdf_edition_is_linked_only_where_it_was_built(tmp_path):
     preface = (tmp_path / "_build" / "html" / "book" / "preface.html").read_text()
     assert '<a href="../softmax-cross-entropy-kl.pdf">PDF edition</a>' in preface
     assert (tmp_path / "_build" / "html" / "softmax-cross-entropy-kl.pdf").is_file()
+
+
+def test_the_verification_ledger_lists_every_labelled_equation_with_a_working_link(built_book):
+    """The ledger is generated from the executed chapters: one row per labelled equation, counts that add up."""
+    from book_sources import ledger_rows
+
+    rows = ledger_rows(ROOT)
+    page = (built_book.html / "book" / "verification_ledger.html").read_text()
+    table = page[page.index("<table"):page.index("</table>")]
+    links = re.findall(r'<a class="reference internal" href="([^"]+)">', table)
+    equation_links = [href for href in links if "#equation-" in href]
+    assert len(equation_links) == len(rows), (len(equation_links), len(rows))
+    for href, (path, label, _, _) in zip(equation_links, rows):
+        target, anchor = href.split("#")
+        assert anchor == f"equation-{label}", (href, label)
+        built = (built_book.html / "book" / target).resolve()
+        assert built.exists() and f'id="equation-{label}"' in built.read_text(), href
+    counts = [int(n) for n in re.findall(r"<em>[^<]+</em>: (\d+)</p>", page[:page.index("<table")])]
+    assert sum(counts) == len(rows)

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from book_sources import coverage, read_chapter, toc_files
+from book_sources import ROOT, SOUND_KINDS, coverage, ledger_rows, read_chapter, toc_files
 
 
 def test_every_labelled_equation_is_verified():
@@ -35,3 +35,25 @@ def test_the_counter_sees_a_missing_verification(tmp_path):
     chapter = read_chapter(nb)
     assert chapter.labels == ["eq-a", "eq-c"]
     assert chapter.verified == {"eq-a"}
+
+
+def test_every_labelled_equation_is_derived_or_declared_a_definition():
+    """A numerical check alone does not make an equation derived: it needs a symbolic one, or to be declared a definition."""
+    weak = [f"{path.name}: {label} ({strongest[0]})" for path, label, strongest, _ in ledger_rows(ROOT)
+            if strongest is not None and strongest[0] not in SOUND_KINDS]
+    assert not weak, f"equations checked only numerically (derive them, or declare a definition): {weak}"
+
+
+def test_the_soundness_rule_rejects_a_numeric_only_equation(tmp_path):
+    """The rule above can fail: an equation with only a grid check is not derived."""
+    nb = tmp_path / "chapter.ipynb"
+    nb.write_text(
+        '{"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["$$ a = b $$ (eq-a)\\n", "$$ c = d $$ (eq-c)"]},'
+        ' {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": ["x"],'
+        '  "outputs": [{"output_type": "stream", "name": "stdout", "text": ["✔ (eq-a) a claim: holds at all 9 grid points\\n",'
+        '  "✔ (eq-c) definition: c\\n"]}]}],'
+        ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    chapter = read_chapter(nb)
+    assert chapter.strongest("eq-a")[0] not in SOUND_KINDS
+    assert chapter.strongest("eq-c")[0] in SOUND_KINDS

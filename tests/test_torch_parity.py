@@ -137,3 +137,42 @@ def test_activations_match_torch(rng):
     np.testing.assert_allclose(ce_lib.sigmoid(x), torch.sigmoid(t(x)).numpy(), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(ce_lib.log_sigmoid(x), F.logsigmoid(t(x)).numpy(), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(ce_lib.softplus(x), F.softplus(t(x)).numpy(), rtol=RTOL, atol=ATOL)
+
+
+def _listings(markdown: str) -> list[str]:
+    import re
+
+    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
+
+
+def test_the_frameworks_listings_run_and_say_what_the_text_says():
+    """book/part3/frameworks.md shows PyTorch as listings: run each, and check each stated output.
+
+    A line commented "the same value" must equal the value of the expression before it,
+    and the four values must match the ce_lib cell that follows the listing.
+    """
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "book" / "part3" / "frameworks.md").read_text()
+    listings = _listings(source)
+    assert listings, "frameworks.md has no PyTorch listing"
+    for listing in listings:
+        lines = listing.splitlines()
+        namespace: dict = {}
+        values = []
+        for node in ast.parse(listing).body:
+            code = compile(ast.Module([node], type_ignores=[]) if not isinstance(node, ast.Expr) else ast.Expression(node.value),
+                           "<listing>", "eval" if isinstance(node, ast.Expr) else "exec")
+            result = eval(code, namespace)
+            if isinstance(node, ast.Expr):
+                values.append((float(result), lines[node.lineno - 1]))
+        claims = [(previous, current) for previous, current in zip(values, values[1:]) if "the same value" in current[1]]
+        assert claims, "the listing states no equality to check"
+        for (before, _), (after, line) in claims:
+            assert np.isclose(after, before, rtol=1e-6), line
+    ours = [ce_lib.softmax_cross_entropy(np.array([[2.3, -1.2, 0.7]]), np.array([0])),
+            ce_lib.nll_loss(ce_lib.log_softmax(np.array([[2.3, -1.2, 0.7]]), axis=1), np.array([0])),
+            ce_lib.binary_cross_entropy_with_logits(np.array([1.5, -0.3]), np.array([1.0, 0.0])),
+            ce_lib.binary_cross_entropy(ce_lib.sigmoid(np.array([1.5, -0.3])), np.array([1.0, 0.0]))]
+    np.testing.assert_allclose([v for v, _ in values], ours, rtol=1e-6)  # torch computes in float32 here

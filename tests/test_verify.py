@@ -26,6 +26,12 @@ s = sp.IndexedBase("s", real=True)
 softplus = sp.log(1 + sp.exp(x))
 
 
+J_, K_ = sp.symbols("j k", integer=True, positive=True)
+N_ = sp.symbols("N", integer=True, positive=True)
+X_ = sp.IndexedBase("x", integer=True, positive=True)  # class (or input) of sample k
+Qv, Qm = sp.IndexedBase("q", positive=True), sp.IndexedBase("Q", positive=True)
+
+
 def kl_bernoulli(u, v):
     return u * sp.log(u / v) + (1 - u) * sp.log((1 - u) / (1 - v))
 
@@ -70,6 +76,15 @@ FALSE_IDENTITIES = {
     "sum of 1..C": (sp.Sum(i, (i, 1, C)), C * (C - 1) / 2),
     "sum from 0": (sp.Sum(sp.exp(s[i]), (i, 0, C)), sp.Sum(sp.exp(s[i]), (i, 1, C))),
     "softmax over one class too many": (sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C + 1)), sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C))),
+    # exchanging sums: with a bound that depends on the other index, or with the bounds swapped
+    "triangular sums exchanged with wrong bounds": (sp.Sum(J_, (J_, 1, i), (i, 1, C)), sp.Sum(J_, (i, 1, J_), (J_, 1, C))),
+    "counts with samples and classes swapped": (
+        sp.Sum(sp.KroneckerDelta(X_[K_], i) * sp.log(Qv[i]), (i, 1, C), (K_, 1, N_)),
+        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, C)) * sp.log(Qv[i]), (i, 1, N_))),
+    "a factor that depends on the inner index moved out": (
+        sp.Sum(sp.Sum(s[K_] * s[i], (K_, 1, N_)), (i, 1, C)), sp.Sum(s[i] * s[i] * N_, (i, 1, C))),
+    "nested index: wrong conditional entry": (
+        sp.log(Qm[X_[K_], X_[i]]), sp.log(Qm[X_[i], X_[K_]])),
     # a transposed Jacobian, a non-symmetric quadratic form's gradient
     "transposed Jacobian": (JAC, JAC_T),
     "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), 2 * A * v),
@@ -125,6 +140,10 @@ TRUE_IDENTITIES = {
     "KL as cross-entropy minus entropy": (
         p * sp.log(p / q) + pc * sp.log(pc / qc), -(p * sp.log(q) + pc * sp.log(qc)) + (p * sp.log(p) + pc * sp.log(pc))),
     "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), (A + A.T) * v),
+    "samples grouped by class, general C and N": (
+        sp.Sum(sp.KroneckerDelta(X_[K_], i) * sp.log(Qv[i]), (i, 1, C), (K_, 1, N_)),
+        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, N_)) * sp.log(Qv[i]), (i, 1, C))),
+    "finite sums exchanged, general C and N": (sp.Sum(s[i] * s[K_], (i, 1, C), (K_, 1, N_)), sp.Sum(s[i] * s[K_], (K_, 1, N_), (i, 1, C))),
 }
 
 
@@ -132,7 +151,59 @@ TRUE_IDENTITIES = {
 def test_identity_passes_a_true_claim(name, capsys):
     lhs, rhs = TRUE_IDENTITIES[name]
     verify.identity(name, lhs, rhs)
-    assert capsys.readouterr().out == f"✔ ({name}) holds symbolically\n"
+    sums = sp.Matrix([lhs, rhs]).atoms(sp.Sum) if not isinstance(lhs, sp.MatrixBase) else lhs.atoms(sp.Sum) | rhs.atoms(sp.Sum)
+    bounds = sorted({str(lim[2]) for total in sums for lim in total.limits if lim[2].is_Symbol})
+    expected = f"holds symbolically for general {', '.join(bounds)}" if sums else "holds symbolically"
+    assert capsys.readouterr().out == f"✔ ({name}) {expected}\n"
+
+
+def test_identity_names_a_fixed_size_and_refuses_to_call_an_instance_general(capsys):
+    s1, s2, s3 = sp.symbols("s_1 s_2 s_3", real=True)
+    lse3 = sp.log(sp.exp(s1) + sp.exp(s2) + sp.exp(s3))
+    with pytest.raises(ValueError, match="size"):
+        verify.identity("eq-x", sp.diff(lse3, s1), sp.exp(s1) / sp.exp(lse3))
+    verify.identity("eq-x", sp.diff(lse3, s1), sp.exp(s1) / sp.exp(lse3), size="C = 3")
+    assert capsys.readouterr().out == "✔ (eq-x) holds symbolically for C = 3\n"
+    with pytest.raises(AssertionError):  # a size does not make a false claim pass
+        verify.identity("eq-x", sp.diff(lse3, s1), sp.exp(s2) / sp.exp(lse3), size="C = 3")
+
+
+def test_hand_proof_checks_every_step(capsys):
+    good = [(sp.log(p * q), sp.log(p) + sp.log(q)), (sp.exp(sp.log(p)), p)]
+    verify.hand_proof("eq-y", good, "a claim")
+    assert "its 2 algebraic steps hold symbolically" in capsys.readouterr().out
+    for wrong in ((sp.log(x * y), sp.log(x) + sp.log(y)), (sigma(x).diff(x), sigma(x) * (sigma(x) - 1))):
+        with pytest.raises(AssertionError, match="step 3"):
+            verify.hand_proof("eq-y", good + [wrong], "a claim")
+    with pytest.raises(ValueError):
+        verify.hand_proof("eq-y", [], "nothing")
+
+
+def test_definition_needs_a_description():
+    with pytest.raises(ValueError):
+        verify.definition("eq-z", "  ")
+
+
+@pytest.mark.parametrize(
+    "line, kind",
+    [
+        ("✔ (eq-a) holds symbolically", "derived in general"),
+        ("✔ (eq-a) holds symbolically for general C", "derived in general"),
+        ("✔ (eq-a) limit as T -> 0 is 0", "derived in general"),
+        ("✔ (eq-a) holds symbolically for C = 3", "derived for a fixed size"),
+        ("✔ (eq-a) bounds: hand proof in the text; its 3 algebraic steps hold symbolically", "hand proof, each step checked"),
+        ("✔ (eq-a) ce_lib.f matches the SymPy result at 9 points (mpmath, 50 digits)", "checked against mpmath"),
+        ("✔ (eq-a) a claim: holds at all 9 grid points", "checked numerically"),
+        ("✔ (eq-a) agrees numerically", "checked numerically"),
+        ("✔ (eq-a) definition: the softmax", "definition / convention"),
+    ],
+)
+def test_classify_reads_each_kind_of_line(line, kind):
+    assert verify.classify(line)[:2] == ("eq-a", kind)
+
+
+def test_classify_ignores_other_output():
+    assert verify.classify("holds symbolically") is None and verify.classify("✔ no label") is None
 
 
 def test_within_range_needs_declared_bounds():
