@@ -7,6 +7,14 @@ by the book's notebooks) is imported only when asked for.
 
 from ._version import __version__, release_date
 from .activations import log_sigmoid, log_softmax, logit, logsumexp, sigmoid, softmax, softplus
+from .calibration import (
+    ReliabilityCurve,
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_curve,
+    sigmoid_focal_loss,
+)
 from .gradients import (
     binary_cross_entropy_with_logits_grad,
     sigmoid_grad,
@@ -45,6 +53,13 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # scoring rules and calibration
+    "brier_score",
+    "sigmoid_focal_loss",
+    "ReliabilityCurve",
+    "reliability_curve",
+    "expected_calibration_error",
+    "fit_temperature",
     # gradients
     "sigmoid_grad",
     "softmax_jacobian",

@@ -176,3 +176,29 @@ def test_the_frameworks_listings_run_and_say_what_the_text_says():
             ce_lib.binary_cross_entropy_with_logits(np.array([1.5, -0.3]), np.array([1.0, 0.0])),
             ce_lib.binary_cross_entropy(ce_lib.sigmoid(np.array([1.5, -0.3])), np.array([1.0, 0.0]))]
     np.testing.assert_allclose([v for v, _ in values], ours, rtol=1e-6)  # torch computes in float32 here
+
+
+def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss (0.28, reduction="none"), transcribed: torchvision's CUDA wheels do not
+    load beside the CPU build of torch used here, and its focal loss is these few lines of torch."""
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    return loss
+
+
+@pytest.mark.parametrize("alpha, gamma", [(0.25, 2.0), (-1.0, 2.0), (0.5, 0.0), (0.9, 1.5)])
+def test_sigmoid_focal_loss_matches_torchvision(alpha, gamma, rng):
+    z = rng.normal(0, 4, (6, 5))  # moderate logits: torchvision's 1 - p_t loses digits beyond |z| of about 30
+    y = np.where(rng.uniform(size=(6, 5)) < 0.3, 1.0, 0.0)
+    y[0] = rng.uniform(size=5)  # soft targets too
+    theirs = torchvision_sigmoid_focal_loss(t(z), t(y), alpha, gamma).numpy()
+    ours = ce_lib.sigmoid_focal_loss(z, y, alpha=alpha, gamma=gamma)
+    # torchvision forms 1 - p_t by subtraction, which costs it eps / (1 - p_t) relative: allow that, and no more
+    miss = np.minimum(ce_lib.sigmoid(z), ce_lib.sigmoid(-z))
+    allowed = 1e-13 + 4 * gamma * np.finfo(float).eps / miss
+    assert np.all(np.abs(ours - theirs) <= allowed * np.abs(theirs)), np.max(np.abs(ours - theirs) / np.abs(theirs) / allowed)
+    np.testing.assert_allclose(ce_lib.sigmoid_focal_loss(z, y, alpha=alpha, gamma=gamma, reduction="mean"), theirs.mean(), rtol=1e-12)
