@@ -15,13 +15,15 @@ from .calibration import (
     reliability_curve,
     sigmoid_focal_loss,
 )
+from .distillation import distillation_loss, info_nce, kl_div
 from .gradients import (
     binary_cross_entropy_with_logits_grad,
+    distillation_loss_grad,
     sigmoid_grad,
     softmax_cross_entropy_grad,
     softmax_jacobian,
 )
-from .information import cross_entropy, entropy, kl_divergence
+from .information import cross_entropy, entropy, js_divergence, kl_divergence, mutual_information
 from .likelihood import empirical_distribution, log_likelihood
 from .losses import (
     binary_cross_entropy,
@@ -45,6 +47,8 @@ __all__ = [
     "entropy",
     "cross_entropy",
     "kl_divergence",
+    "js_divergence",
+    "mutual_information",
     # likelihood
     "empirical_distribution",
     "log_likelihood",
@@ -53,6 +57,10 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # soft targets: PyTorch's kl_div, distillation, contrastive learning
+    "kl_div",
+    "distillation_loss",
+    "info_nce",
     # scoring rules and calibration
     "brier_score",
     "sigmoid_focal_loss",
@@ -65,4 +73,5 @@ __all__ = [
     "softmax_jacobian",
     "softmax_cross_entropy_grad",
     "binary_cross_entropy_with_logits_grad",
+    "distillation_loss_grad",
 ]

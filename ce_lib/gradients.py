@@ -19,13 +19,14 @@ from numpy.typing import ArrayLike
 from . import _targets
 from ._kernels import softmax_complement, softmax_parts
 from ._validation import as_float_array
-from .activations import sigmoid
+from .activations import sigmoid, softmax
 
 __all__ = [
     "sigmoid_grad",
     "softmax_jacobian",
     "softmax_cross_entropy_grad",
     "binary_cross_entropy_with_logits_grad",
+    "distillation_loss_grad",
 ]
 
 
@@ -226,3 +227,37 @@ def binary_cross_entropy_with_logits_grad(
     positive = sigmoid(-z) if pw is None else pw * sigmoid(-z)
     grad = _targets.elementwise_weight((1 - y) * sigmoid(z) - y * positive, weight)
     return _targets.mean_scale(grad.astype(z.dtype, copy=False), reduction, grad.size)[()]
+
+
+def distillation_loss_grad(
+    student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float, reduction: str = "batchmean"
+) -> np.ndarray:
+    r"""Gradient of :func:`ce_lib.distillation_loss` with respect to the student's logits.
+
+    .. math:: \frac{\partial}{\partial z}\, T^2 D_{\mathrm{KL}}(p_T \,\|\, q_T) = T\,(q_T - p_T)
+
+    per distribution, divided by the reduction's denominator for ``"mean"`` (the number
+    of distributions) and ``"batchmean"`` (N, the first axis).
+
+    Returns
+    -------
+    ndarray
+        The student logits' shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ce_lib import distillation_loss_grad
+    >>> g = distillation_loss_grad(np.zeros((1, 2)), np.array([[1.0, -1.0]]), temperature=1.0)
+    >>> bool(np.allclose(g, [[0.5 - 0.8807970779778823, 0.5 - 0.11920292202211769]]))
+    True
+    """
+    from .distillation import distillation_inputs
+
+    zl, vl, t, batch = distillation_inputs(student_logits, teacher_logits, temperature, reduction)
+    grad = t * (softmax(zl / t, axis=-1) - softmax(vl / t, axis=-1))
+    if reduction == "mean":
+        grad = grad / (grad.size // zl.shape[-1])
+    elif reduction == "batchmean":
+        grad = grad / batch
+    return _targets.classes_back(grad)

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 __all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "stated",
-           "hand_proof", "definition", "classify", "LEDGER_KINDS", "MARK"]
+           "hand_proof", "definition", "cited", "classify", "LEDGER_KINDS", "MARK"]
 
 MARK = "✔"
 
@@ -270,6 +270,17 @@ def hand_proof(label: str, steps: Iterable[tuple[object, object]], claim: str) -
     _report(label, f"{claim}: hand proof in the text; its {len(steps)} algebraic steps hold symbolically")
 
 
+def cited(label: str, source: str) -> None:
+    """Declare that a labelled equation is a published result stated without derivation.
+
+    The verification ledger lists it as *cited result, checked numerically*; the
+    coverage test accepts that only when the chapter also checks it numerically.
+    """
+    if not source.strip():
+        raise ValueError("source must name where the result is proved")
+    _report(label, f"cited: {source}; not derived here")
+
+
 def definition(label: str, what: str) -> None:
     """Declare that a labelled equation is a definition or a stated convention, so it is not derived.
 
@@ -288,6 +299,7 @@ LEDGER_KINDS = (
     "checked against mpmath",
     "checked numerically",
     "definition / convention",
+    "cited result, checked numerically",
 )
 """The kinds of check a verification line can report, strongest first."""
 
@@ -323,6 +335,8 @@ def classify(line: str) -> tuple[str, str, str] | None:
         return label, LEDGER_KINDS[3], message
     if message.startswith("definition: "):
         return label, LEDGER_KINDS[5], message.removeprefix("definition: ")
+    if message.startswith("cited: "):
+        return label, LEDGER_KINDS[6], message.removeprefix("cited: ")
     return label, LEDGER_KINDS[4], message
 
 

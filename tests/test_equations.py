@@ -42,6 +42,10 @@ def test_every_labelled_equation_is_derived_or_declared_a_definition():
     weak = [f"{path.name}: {label} ({strongest[0]})" for path, label, strongest, _ in ledger_rows(ROOT)
             if strongest is not None and strongest[0] not in SOUND_KINDS]
     assert not weak, f"equations checked only numerically (derive them, or declare a definition): {weak}"
+    unchecked_citations = [f"{path.name}: {label}" for path, label, strongest, counts in ledger_rows(ROOT)
+                           if strongest is not None and strongest[0] == "cited result, checked numerically"
+                           and counts["checked numerically"] + counts["checked against mpmath"] == 0]
+    assert not unchecked_citations, f"cited results must also be checked numerically: {unchecked_citations}"
 
 
 def test_the_soundness_rule_rejects_a_numeric_only_equation(tmp_path):
@@ -57,3 +61,4 @@ def test_the_soundness_rule_rejects_a_numeric_only_equation(tmp_path):
     chapter = read_chapter(nb)
     assert chapter.strongest("eq-a")[0] not in SOUND_KINDS
     assert chapter.strongest("eq-c")[0] in SOUND_KINDS
+    assert chapter.strongest("eq-a")[0] == "checked numerically"

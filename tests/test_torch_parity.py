@@ -202,3 +202,52 @@ def test_sigmoid_focal_loss_matches_torchvision(alpha, gamma, rng):
     allowed = 1e-13 + 4 * gamma * np.finfo(float).eps / miss
     assert np.all(np.abs(ours - theirs) <= allowed * np.abs(theirs)), np.max(np.abs(ours - theirs) / np.abs(theirs) / allowed)
     np.testing.assert_allclose(ce_lib.sigmoid_focal_loss(z, y, alpha=alpha, gamma=gamma, reduction="mean"), theirs.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction, log_target, shape", list(itertools.product(["none", "sum", "mean", "batchmean"], [False, True],
+                                                                                  [(5,), (4, 6), (2, 3, 4)])))
+def test_kl_div(reduction, log_target, shape, rng):
+    x = ce_lib.log_softmax(rng.normal(0, 2, shape), axis=-1)
+    y = ce_lib.softmax(rng.normal(0, 2, shape), axis=-1)
+    if not log_target:
+        y.flat[0] = 0.0  # 0 log 0 = 0 (for log targets see the next test)
+    target = np.log(y) if log_target else y
+    ours = ce_lib.kl_div(x, target, reduction=reduction, log_target=log_target)
+    if reduction == "mean":  # PyTorch warns that "mean" is not the KL divergence; the book says so too
+        with pytest.warns(UserWarning, match="batchmean"):
+            theirs = F.kl_div(t(x), t(target), reduction=reduction, log_target=log_target).numpy()
+    else:
+        theirs = F.kl_div(t(x), t(target), reduction=reduction, log_target=log_target).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+def test_kl_div_differs_from_torch_only_where_a_log_target_is_minus_infinity():
+    x, log_y = np.log([0.5, 0.5]), np.array([-np.inf, 0.0])
+    theirs = F.kl_div(t(x), t(log_y), reduction="none", log_target=True).numpy()
+    ours = ce_lib.kl_div(x, log_y, reduction="none", log_target=True)
+    assert np.isnan(theirs[0]) and ours[0] == 0 and ours[1] == theirs[1]
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 4.0])
+@pytest.mark.parametrize("reduction", ["batchmean", "sum"])
+def test_distillation_loss_and_gradient_match_torch(temperature, reduction, rng):
+    z, v = rng.normal(0, 3, (6, 5)), rng.normal(0, 3, (6, 5))
+    z_t = t(z).requires_grad_()
+    theirs = temperature**2 * F.kl_div(F.log_softmax(z_t / temperature, dim=1), F.softmax(t(v) / temperature, dim=1),
+                                       reduction=reduction)
+    theirs.backward()
+    np.testing.assert_allclose(ce_lib.distillation_loss(z, v, temperature, reduction=reduction), theirs.detach().numpy(), rtol=RTOL)
+    np.testing.assert_allclose(ce_lib.distillation_loss_grad(z, v, temperature, reduction=reduction), z_t.grad.numpy(), rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_info_nce_matches_cross_entropy_in_torch(shared, rng):
+    q, pos = rng.normal(size=(7, 8)), rng.normal(size=(7, 8))
+    negatives = rng.normal(size=(5, 8)) if shared else rng.normal(size=(7, 5, 8))
+    qn = F.normalize(t(q), dim=1)
+    pn, kn = F.normalize(t(pos), dim=1), F.normalize(t(negatives), dim=-1)
+    negative_logits = qn @ kn.T if shared else torch.einsum("nd,nkd->nk", qn, kn)
+    logits = torch.cat([(qn * pn).sum(dim=1, keepdim=True), negative_logits], dim=1) / 0.07
+    theirs = F.cross_entropy(logits, torch.zeros(7, dtype=torch.long)).numpy()
+    ours = ce_lib.info_nce(qn.numpy(), pn.numpy(), kn.numpy(), temperature=0.07)
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL)

@@ -179,9 +179,11 @@ def test_hand_proof_checks_every_step(capsys):
         verify.hand_proof("eq-y", [], "nothing")
 
 
-def test_definition_needs_a_description():
+def test_definition_and_citation_need_a_description():
     with pytest.raises(ValueError):
         verify.definition("eq-z", "  ")
+    with pytest.raises(ValueError):
+        verify.cited("eq-z", "")
 
 
 @pytest.mark.parametrize(
@@ -196,6 +198,7 @@ def test_definition_needs_a_description():
         ("✔ (eq-a) a claim: holds at all 9 grid points", "checked numerically"),
         ("✔ (eq-a) agrees numerically", "checked numerically"),
         ("✔ (eq-a) definition: the softmax", "definition / convention"),
+        ("✔ (eq-a) cited: Poole et al. 2019; not derived here", "cited result, checked numerically"),
     ],
 )
 def test_classify_reads_each_kind_of_line(line, kind):

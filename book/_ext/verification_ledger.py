@@ -26,8 +26,9 @@ from ce_lib.verify import LEDGER_KINDS, classify
 # `$$ ... $$ (label)` and a {math} directive's `:label: name`
 DOLLAR_LABEL = re.compile(r"\$\$\s*\(([A-Za-z0-9_\-:.]+)\)")
 MATH_LABEL = re.compile(r"```\{math\}[^`]*?:label:\s*([A-Za-z0-9_\-:.]+)", re.S)
-# the kinds a labelled equation may rest on: a derivation of some kind, or a declared definition
-SOUND_KINDS = (*LEDGER_KINDS[:3], LEDGER_KINDS[5])
+# the kinds a labelled equation may rest on: a derivation of some kind, a declared definition, or a
+# declared citation (which the coverage test accepts only beside a numerical check)
+SOUND_KINDS = (*LEDGER_KINDS[:3], LEDGER_KINDS[5], LEDGER_KINDS[6])
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Chapter:
         reported as such whatever else checks it (the other checks are counted too).
         """
         found = self.checks.get(label, [])
-        declared = [kd for kd in found if kd[0] == LEDGER_KINDS[5]]
+        declared = [kd for kd in found if kd[0] in (LEDGER_KINDS[5], LEDGER_KINDS[6])]
         return declared[0] if declared else min(found, key=lambda kd: LEDGER_KINDS.index(kd[0])) if found else None
 
 
