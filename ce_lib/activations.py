@@ -186,8 +186,9 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     Notes
     -----
     Entries of ``-inf`` contribute nothing; a slice of only ``-inf`` gives ``-inf``;
-    a slice containing ``+inf`` gives ``+inf``; NaN propagates (as SciPy's
-    ``logsumexp``). An empty axis raises ``ValueError``.
+    a slice containing ``+inf`` gives ``+inf``; NaN propagates; an empty axis gives
+    ``-inf``, the log of an empty sum (all as SciPy's ``logsumexp`` and
+    ``torch.logsumexp``).
 
     Examples
     --------
@@ -200,6 +201,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
+    if x.shape[axis] == 0:  # the log of an empty sum
+        return _scalar_or_array(np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, -np.inf, dtype=x.dtype))
     parts = logsumexp_parts(x, axis)
     out = parts.max + np.log1p(parts.rest)
     if not keepdims:
@@ -233,6 +236,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     is exactly representable to every score changes no bit of the result.
     ``-inf`` scores (masked classes) get log-probability ``-inf``; a slice of only
     ``-inf`` gives NaN, and a ``+inf`` score gets NaN, as SciPy's ``log_softmax``.
+    An empty axis gives an empty result.
 
     Examples
     --------
@@ -248,6 +252,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
+    if x.shape[axis] == 0:
+        return x.copy()
     parts = logsumexp_parts(x, axis)
     out = shifted_scores(x, parts)  # x - a, in the scratch buffer
     out -= np.log1p(parts.rest)  # (x - a) - log1p(s): exact shift invariance, see the Notes
@@ -274,7 +280,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     ndarray
         Probabilities in :math:`[0, 1]` summing to 1 along ``axis``; same shape
         and floating dtype as ``x``. A slice containing ``+inf`` gives NaN, and
-        ``-inf`` scores get probability 0, as SciPy's ``softmax``.
+        ``-inf`` scores get probability 0, as SciPy's ``softmax``; an empty axis gives
+        an empty result.
 
     Examples
     --------
@@ -287,5 +294,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
+    if x.shape[axis] == 0:
+        return x.copy()
     q, _ = softmax_parts(x, axis)
     return q

@@ -150,7 +150,6 @@ def test_log_softmax_beats_the_naive_route():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: ce_lib.softmax(np.ones((2, 0))), "at least one entry"),
         (lambda: ce_lib.softmax(np.float64(1.0)), "at least one dimension"),
         (lambda: ce_lib.softmax(np.ones(3), axis=2), "axis=2 is out of range"),
         (lambda: ce_lib.softmax(["a", "b"]), "x must be a real numeric array"),
