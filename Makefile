@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 BUILD  := _build
 CACHE_STAMP := $(BUILD)/.requirements.sha256
 
-.PHONY: help venv book test test-fast lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch
+.PHONY: help venv book test test-fast lint lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist
 
 PDF_DIR  := $(BUILD)/pdf
 PDF_NAME := softmax-cross-entropy-kl.pdf
@@ -30,6 +30,8 @@ help:
 	@echo "make notebooks   re-execute every chapter notebook in place (for authors)"
 	@echo "make bench  run the benchmarks"
 	@echo "make torch  install the optional PyTorch extra for the parity tests"
+	@echo "make dist   build ce_lib's wheel and sdist into dist/ and check them with twine"
+	@echo "make lint   ruff check and ruff format --check (the chapters: tools/chapters.py format fixes their sources)"
 	@echo "make tex-packages   print the Debian packages the PDF edition needs"
 
 check-python:
@@ -42,7 +44,7 @@ check-python:
 	  echo "       Install it (Debian/Ubuntu: apt-get install python3-venv)." >&2; \
 	  exit 1; }
 
-$(STAMP): requirements.txt pyproject.toml | check-python
+$(STAMP): requirements.txt requirements-reader.txt pyproject.toml | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -52,10 +54,10 @@ $(STAMP): requirements.txt pyproject.toml | check-python
 venv: $(STAMP)
 
 # jupyter-cache keys on notebook code only: drop the cache when the pinned dependencies change.
-$(CACHE_STAMP): requirements.txt
+$(CACHE_STAMP): requirements.txt requirements-reader.txt
 	rm -rf $(BUILD)/.jupyter_cache
 	mkdir -p $(BUILD)
-	sha256sum requirements.txt > $@
+	sha256sum requirements.txt requirements-reader.txt > $@
 
 check-latex:
 	@for tool in pdflatex latexmk kpsewhich; do command -v $$tool >/dev/null || { \
@@ -71,8 +73,15 @@ pdf: check-latex $(STAMP) $(CACHE_STAMP)
 	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
 	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME)"
 
+# ce_lib's wheel and sdist (the version comes from ce_lib/_version.py); the book offers the wheel for download.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+	mkdir -p $(BUILD)/dist && rm -f $(BUILD)/dist/*.whl && cp dist/*.whl $(BUILD)/dist/
+
 # The HTML links to the PDF edition: build it first where LaTeX is installed.
-book: $(STAMP) $(CACHE_STAMP)
+book: $(STAMP) $(CACHE_STAMP) dist
 	mkdir -p $(PDF_DIR)
 	@if $(MAKE) --no-print-directory -s check-latex 2>/dev/null; then $(MAKE) --no-print-directory pdf; \
 	 else echo "note: LaTeX not found, so the HTML will link to a PDF that was not built (apt-get install $(TEX_PACKAGES))"; fi
@@ -89,12 +98,17 @@ $(CFF_STAMP): requirements-cff.txt | check-python
 	$(CFF_VENV)/bin/python -m pip install --quiet -r requirements-cff.txt
 	touch $@
 
-test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP)
+test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP) lint
 	mkdir -p $(PDF_DIR)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest $(FAST) tests ce_lib
+
+# ruff over the library, the tests, the tools and the chapters' code (the executed notebooks hold it, cell by cell)
+lint: $(STAMP)
+	$(BIN)/ruff check ce_lib tests tools book
+	$(BIN)/ruff format --check ce_lib tests tools book
 
 tex-packages:
 	@echo $(TEX_PACKAGES)
@@ -117,4 +131,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(BUILD) .pytest_cache .hypothesis
+	rm -rf $(BUILD) .pytest_cache .hypothesis dist build

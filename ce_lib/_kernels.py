@@ -71,6 +71,10 @@ def softmax_complement(q: np.ndarray, parts: LogSumExpParts, axis: int) -> np.nd
     """``1 - q`` without cancellation: exact enough where ``q <= 1/2``, and ``s / (1 + s)`` at the maximum."""
     comp = 1 - q
     with np.errstate(invalid="ignore"):  # inf / inf in rows holding +inf, already NaN in q
-        np.put_along_axis(comp, parts.argmax, np.where(np.isnan(np.take_along_axis(q, parts.argmax, axis)),
-                                                       np.nan, parts.rest / (1 + parts.rest)), axis=axis)
+        np.put_along_axis(
+            comp,
+            parts.argmax,
+            np.where(np.isnan(np.take_along_axis(q, parts.argmax, axis)), np.nan, parts.rest / (1 + parts.rest)),
+            axis=axis,
+        )
     return comp

@@ -60,8 +60,9 @@ class IndexTarget(NamedTuple):
     sample_weight: np.ndarray  #: w_y (1 without weights), 0 where ignored: the mean divides by its sum
 
 
-def index_target(scores: ArrayLike, target: ArrayLike, weight: ArrayLike | None, ignore_index: int,
-                 reduction: str, name: str) -> IndexTarget:
+def index_target(
+    scores: ArrayLike, target: ArrayLike, weight: ArrayLike | None, ignore_index: int, reduction: str, name: str
+) -> IndexTarget:
     """Validate an input of shape (C), (N, C) or (N, C, d1, ...) and its class-index target."""
     check_reduction(reduction)
     x = as_float_array(scores, name)
@@ -74,8 +75,9 @@ def index_target(scores: ArrayLike, target: ArrayLike, weight: ArrayLike | None,
     kept = y != ignore_index
     bad = kept & ((y < 0) | (y >= num_classes))
     if bad.any():
-        raise ValueError(f"target holds class index {int(y[bad].flat[0])}, outside [0, {num_classes}) "
-                         f"and not ignore_index={ignore_index}")
+        raise ValueError(
+            f"target holds class index {int(y[bad].flat[0])}, outside [0, {num_classes}) and not ignore_index={ignore_index}"
+        )
     y = np.where(kept, y, 0)
     w = class_weight(weight, num_classes, x.dtype)
     w_y = np.ones(y.shape, dtype=x.dtype) if w is None else w[y]
@@ -90,8 +92,9 @@ class ProbabilityTarget(NamedTuple):
     class_weight: np.ndarray | None  #: w, shape (C,), or None
 
 
-def probability_target(scores: np.ndarray, target: ArrayLike, weight: ArrayLike | None, reduction: str,
-                       label_smoothing: float) -> ProbabilityTarget:
+def probability_target(
+    scores: np.ndarray, target: ArrayLike, weight: ArrayLike | None, reduction: str, label_smoothing: float
+) -> ProbabilityTarget:
     check_reduction(reduction)
     t = as_float_array(target, "target")
     check_unit_interval(t, "target")

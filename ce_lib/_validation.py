@@ -82,10 +82,7 @@ def check_distribution(p: np.ndarray, name: str, axis: int) -> None:
     tol = distribution_tolerance(p.dtype)
     if np.any(np.abs(total - 1) > tol):
         worst = float(np.nanmax(np.abs(total - 1)))
-        raise ValueError(
-            f"{name} must sum to 1 along axis {axis} (within {tol:.1e}); "
-            f"the largest deviation is {worst:.3e}"
-        )
+        raise ValueError(f"{name} must sum to 1 along axis {axis} (within {tol:.1e}); the largest deviation is {worst:.3e}")
 
 
 def log_of_base(base) -> float | None:

@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from ._kernels import logsumexp_parts, shifted_scores, softmax_parts
 from ._validation import as_float_array, check_axis, check_unit_interval
 
-__all__ = ["sigmoid", "log_sigmoid", "logit", "softplus", "logsumexp", "softmax", "log_softmax"]
+__all__ = ["log_sigmoid", "log_softmax", "logit", "logsumexp", "sigmoid", "softmax", "softplus"]
 
 
 def _scalar_or_array(result: np.ndarray):

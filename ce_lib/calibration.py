@@ -20,12 +20,12 @@ from .activations import sigmoid, softmax
 from .losses import binary_cross_entropy_with_logits
 
 __all__ = [
-    "brier_score",
-    "sigmoid_focal_loss",
     "ReliabilityCurve",
-    "reliability_curve",
+    "brier_score",
     "expected_calibration_error",
     "fit_temperature",
+    "reliability_curve",
+    "sigmoid_focal_loss",
 ]
 
 
@@ -150,11 +150,11 @@ def sigmoid_focal_loss(
 
 
 class ReliabilityCurve(NamedTuple):
-    """Per-bin statistics of a reliability diagram; empty bins hold NaN and count 0."""
+    """Per-bin statistics of a reliability diagram; empty bins hold NaN and a count of 0."""
 
     confidence: np.ndarray  #: mean top-class confidence of the examples in each bin, shape (n_bins,)
     accuracy: np.ndarray  #: fraction of them whose top class is the label, shape (n_bins,)
-    count: np.ndarray  #: how many examples fall in each bin, shape (n_bins,)
+    counts: np.ndarray  #: how many examples fall in each bin, shape (n_bins,)
 
 
 def _top_class(probs: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -205,22 +205,22 @@ def reliability_curve(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15) -> 
     Returns
     -------
     ReliabilityCurve
-        ``(confidence, accuracy, count)``, each of shape (n_bins,); NaN where a bin is empty.
+        ``(confidence, accuracy, counts)``, each of shape (n_bins,); NaN where a bin is empty.
 
     Examples
     --------
     >>> from ce_lib import reliability_curve
     >>> curve = reliability_curve([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]], [0, 1, 1], n_bins=5)
-    >>> curve.count.tolist(), curve.accuracy[3:].tolist()
+    >>> curve.counts.tolist(), curve.accuracy[3:].tolist()
     ([0, 0, 0, 2, 1], [0.5, 1.0])
     """
     confidence, correct = _top_class(probs, labels)
     index = _bin_of(confidence, n_bins)
-    count = np.bincount(index, minlength=n_bins)
+    counts = np.bincount(index, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):  # empty bins: 0/0 = NaN, by design
-        mean_confidence = np.bincount(index, weights=confidence, minlength=n_bins) / count
-        accuracy = np.bincount(index, weights=correct, minlength=n_bins) / count
-    return ReliabilityCurve(mean_confidence, accuracy, count)
+        mean_confidence = np.bincount(index, weights=confidence, minlength=n_bins) / counts
+        accuracy = np.bincount(index, weights=correct, minlength=n_bins) / counts
+    return ReliabilityCurve(mean_confidence, accuracy, counts)
 
 
 def expected_calibration_error(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15) -> float:
@@ -239,8 +239,8 @@ def expected_calibration_error(probs: ArrayLike, labels: ArrayLike, n_bins: int 
     0.2
     """
     curve = reliability_curve(probs, labels, n_bins)
-    kept = curve.count > 0
-    weights = curve.count[kept] / curve.count.sum()
+    kept = curve.counts > 0
+    weights = curve.counts[kept] / curve.counts.sum()
     return float(np.sum(weights * np.abs(curve.accuracy[kept] - curve.confidence[kept])))
 
 

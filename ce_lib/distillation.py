@@ -14,7 +14,7 @@ from ._validation import as_float_array, check_same_shape
 from .activations import log_softmax
 from .losses import softmax_cross_entropy
 
-__all__ = ["kl_div", "distillation_loss", "info_nce"]
+__all__ = ["distillation_loss", "info_nce", "kl_div"]
 
 KL_DIV_REDUCTIONS = ("none", "sum", "mean", "batchmean")
 
@@ -102,8 +102,9 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = "mean", log_tar
     return _reduce_kl(np.asarray(per, dtype=dtype), reduction, x.shape[0] if x.ndim else 1)
 
 
-def distillation_inputs(student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float,
-                        reduction: str) -> tuple[np.ndarray, np.ndarray, float, int]:
+def distillation_inputs(
+    student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float, reduction: str
+) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Validated (student, teacher) with classes last, the temperature, and N for ``"batchmean"``."""
     _check_kl_reduction(reduction)
     t = float(temperature)

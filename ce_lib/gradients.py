@@ -22,11 +22,11 @@ from ._validation import as_float_array
 from .activations import sigmoid, softmax
 
 __all__ = [
-    "sigmoid_grad",
-    "softmax_jacobian",
-    "softmax_cross_entropy_grad",
     "binary_cross_entropy_with_logits_grad",
     "distillation_loss_grad",
+    "sigmoid_grad",
+    "softmax_cross_entropy_grad",
+    "softmax_jacobian",
 ]
 
 

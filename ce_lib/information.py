@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from ._validation import as_float_array, check_axis, check_distribution, check_same_shape, log_of_base
 
-__all__ = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "mutual_information"]
+__all__ = ["cross_entropy", "entropy", "js_divergence", "kl_divergence", "mutual_information"]
 
 
 def _distribution(p, name: str, axis: int):

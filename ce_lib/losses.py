@@ -34,10 +34,10 @@ from ._validation import as_float_array, check_unit_interval
 from .activations import softplus
 
 __all__ = [
-    "softmax_cross_entropy",
-    "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "nll_loss",
+    "softmax_cross_entropy",
 ]
 
 # PyTorch clamps each log of binary_cross_entropy at -100 (see that function's Notes).
@@ -164,7 +164,7 @@ def softmax_cross_entropy(
     Notes
     -----
     With :math:`a = \max_c x_c` and :math:`s = \sum_{c \ne \arg\max} e^{x_c - a}`, the
-    loss of class :math:`y` is :math:`(a - x_y) + \operatorname{log1p}(s)` [BHH21]_: a
+    loss of class :math:`y` is :math:`(a - x_y) + \operatorname{log1p}(s)` (Blanchard, Higham and Higham, 2021): a
     sum of two non-negative terms, so a confident correct prediction keeps its
     tiny loss instead of rounding to 0. With a probability target, a term whose
     target probability is 0 contributes 0 even when its logit is ``-inf``

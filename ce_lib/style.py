@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["use_book_style", "PRINT_OPTIONS", "COLORS"]
+__all__ = ["COLORS", "PRINT_OPTIONS", "use_book_style"]
 
 # Fixed print options: 8 significant digits, NumPy 1.25-style scalar reprs (0.5, not
 # np.float64(0.5)), so a NumPy upgrade that changes repr does not change stored outputs.

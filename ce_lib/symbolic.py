@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["sigmoid", "general_softmax", "GeneralSoftmax"]
+__all__ = ["GeneralSoftmax", "general_softmax", "sigmoid"]
 
 
 def sigmoid(z: Any) -> Any:

@@ -19,12 +19,29 @@ Examples
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["identity", "identities", "limit", "numerically", "on_grid", "close", "within_range", "central_difference", "numeric_counterexample", "stated",
-           "hand_proof", "definition", "cited", "classify", "LEDGER_KINDS", "MARK"]
+__all__ = [
+    "LEDGER_KINDS",
+    "MARK",
+    "central_difference",
+    "cited",
+    "classify",
+    "close",
+    "definition",
+    "hand_proof",
+    "identities",
+    "identity",
+    "limit",
+    "numeric_counterexample",
+    "numerically",
+    "on_grid",
+    "stated",
+    "within_range",
+]
 
 MARK = "✔"
 
@@ -33,7 +50,7 @@ def _report(label: str, message: str) -> None:
     print(f"{MARK} ({label}) {message}")
 
 
-def _is_zero(expr) -> bool:
+def _is_zero(expr: Any) -> bool:
     """True only if SymPy can show ``expr`` is identically zero, by transformations valid under
     the symbols' declared assumptions (never ``force=True``, which ignores branch cuts)."""
     import sympy as sp
@@ -55,7 +72,7 @@ def _is_zero(expr) -> bool:
     return False
 
 
-def _canonical_sums(expr):
+def _canonical_sums(expr: Any) -> Any:
     """Rewrite finite sums into one canonical form, by two steps valid for any finite sum.
 
     A factor that does not depend on an inner sum's index moves inside it
@@ -66,7 +83,7 @@ def _canonical_sums(expr):
     """
     import sympy as sp
 
-    def flatten(total):
+    def flatten(total: Any) -> Any:
         function, limits = total.function, list(total.limits)
         outer = {lim[0] for lim in limits}
         inner = [f for f in sp.Mul.make_args(function) if isinstance(f, sp.Sum)]
@@ -89,7 +106,7 @@ CHECK_POINTS = 24
 CHECK_DIGITS = 30
 
 
-def _draw(sym, rng: np.random.Generator, size: int | None):
+def _draw(sym: Any, rng: np.random.Generator, size: int | None) -> Any:
     """A random value that respects ``sym``'s declared assumptions (complex when none are declared)."""
     import sympy as sp
 
@@ -109,17 +126,17 @@ def _draw(sym, rng: np.random.Generator, size: int | None):
     return sp.Float(float(rng.normal(0.0, 2.0)), CHECK_DIGITS) + sp.I * sp.Float(float(rng.normal(0.0, 3.0)), CHECK_DIGITS)
 
 
-def _sum_bounds(expr) -> set:
+def _sum_bounds(expr: Any) -> set[Any]:
     import sympy as sp
 
     return {upper for total in expr.atoms(sp.Sum, sp.Product) for (_, _, upper) in total.limits if isinstance(upper, sp.Symbol)}
 
 
-def _evaluate_at(entries, rng: np.random.Generator, size: int | None):
+def _evaluate_at(entries: Any, rng: np.random.Generator, size: int | None) -> tuple[np.ndarray | None, dict[Any, Any]]:
     """The SymPy matrix ``entries`` at one random point: (complex array, point), or (None, point) if undefined there."""
     import sympy as sp
 
-    point: dict = {}
+    point: dict[Any, Any] = {}
     labels = {ind.base.label for ind in entries.atoms(sp.Indexed)}
     for sym in sorted(entries.free_symbols - labels, key=str):
         if isinstance(sym, sp.Symbol):
@@ -139,14 +156,14 @@ def _evaluate_at(entries, rng: np.random.Generator, size: int | None):
     return np.array([complex(v) for v in value], dtype=complex).reshape(value.shape), point
 
 
-def numeric_counterexample(lhs, rhs, *, seed: int = 0) -> dict | None:
+def numeric_counterexample(lhs: Any, rhs: Any, *, seed: int = 0) -> dict[str, Any] | None:
     """A point where ``lhs`` and ``rhs`` differ numerically (mpmath, 30 digits), or ``None``.
 
     Points are drawn to respect each symbol's assumptions (complex where none are
     declared); a sum to a symbolic bound ``C`` is expanded at each size in
-    :data:`CHECK_SIZES`, with integer indices drawn in ``1..C``. "Differ" means
+    ``CHECK_SIZES`` (1, 2, 3, 5), with integer indices drawn in ``1..C``. "Differ" means
     ``|lhs - rhs| > 1e-20 max(1, |lhs|, |rhs|)``. Points where a side is undefined are
-    skipped; :data:`CHECK_POINTS` usable points are required in all.
+    skipped; ``CHECK_POINTS`` (24) usable points are required in all.
     """
     import sympy as sp
 
@@ -181,11 +198,11 @@ def numeric_counterexample(lhs, rhs, *, seed: int = 0) -> dict | None:
     return None
 
 
-def _numbered_stems(expr) -> dict[str, int]:
+def _numbered_stems(expr: Any) -> dict[str, int]:
     """How many distinct numbered symbols (``s_1``, ``s_2``, ...) share each stem."""
     import re
 
-    found: dict[str, set] = {}
+    found: dict[str, set[str]] = {}
     for sym in expr.free_symbols:
         match = re.fullmatch(r"(.+?)_\{?(\d+)\}?", str(sym))
         if match:
@@ -193,7 +210,7 @@ def _numbered_stems(expr) -> dict[str, int]:
     return {stem: len(numbers) for stem, numbers in found.items()}
 
 
-def _check_identity(label: str, lhs, rhs):
+def _check_identity(label: str, lhs: Any, rhs: Any) -> tuple[Any, Any]:
     """Raise unless SymPy shows ``lhs == rhs`` and mpmath finds no counterexample; return both sides."""
     import sympy as sp
 
@@ -206,7 +223,7 @@ def _check_identity(label: str, lhs, rhs):
     return lhs, rhs
 
 
-def identity(label: str, lhs, rhs, *, size: str | None = None) -> None:
+def identity(label: str, lhs: Any, rhs: Any, *, size: str | None = None) -> None:
     """Assert that two SymPy expressions (or matrices) are identically equal.
 
     SymPy must reduce ``lhs - rhs`` to 0 by transformations valid under the symbols'
@@ -340,8 +357,8 @@ def classify(line: str) -> tuple[str, str, str] | None:
     return label, LEDGER_KINDS[4], message
 
 
-def limit(label: str, expr, var, point, expected, direction: str = "+-") -> None:
-    """Assert ``lim_{var -> point} expr == expected`` with :func:`sympy.limit`."""
+def limit(label: str, expr: Any, var: Any, point: Any, expected: Any, direction: str = "+-") -> None:
+    """Assert ``lim_{var -> point} expr == expected`` with ``sympy.limit``."""
     import sympy as sp
 
     got = sp.limit(expr, var, point, dir=direction)
@@ -354,7 +371,7 @@ def limit(label: str, expr, var, point, expected, direction: str = "+-") -> None
 def numerically(
     label: str,
     expr,
-    symbols: Sequence,
+    symbols: Sequence[Any],
     func: Callable[[np.ndarray], np.ndarray],
     points: np.ndarray,
     *,
@@ -417,7 +434,9 @@ def numerically(
             f"{got[i].tolist()} vs {ref[i].tolist()}"
         )
     tol = f"{rtol / np.finfo(np.float64).eps:.0f} eps relative" + (f" + {atol:g} absolute" if atol else "")
-    _report(label, f"{name or func.__name__} matches the SymPy result at {len(points)} points (mpmath, {digits} digits), within {tol}")
+    _report(
+        label, f"{name or func.__name__} matches the SymPy result at {len(points)} points (mpmath, {digits} digits), within {tol}"
+    )
 
 
 def on_grid(label: str, holds: Callable[[np.ndarray], np.ndarray], points: np.ndarray, claim: str) -> None:
@@ -435,7 +454,9 @@ def on_grid(label: str, holds: Callable[[np.ndarray], np.ndarray], points: np.nd
     _report(label, f"{claim}: holds at all {len(points)} grid points")
 
 
-def close(label: str, got, expected, *, rtol: float = 16 * np.finfo(np.float64).eps, atol: float = 0.0, what: str = "") -> None:
+def close(
+    label: str, got: Any, expected: Any, *, rtol: float = 16 * np.finfo(np.float64).eps, atol: float = 0.0, what: str = ""
+) -> None:
     """Assert that two float arrays agree elementwise within ``atol + rtol * |expected|``."""
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
@@ -445,7 +466,7 @@ def close(label: str, got, expected, *, rtol: float = 16 * np.finfo(np.float64).
     _report(label, what or "agrees numerically")
 
 
-def within_range(expr, bounds: dict):
+def within_range(expr: Any, bounds: dict[Any, Any]) -> Any:
     """Select the branch of each ``Piecewise`` that holds for indices declared to lie in ``1..upper``.
 
     Differentiating a sum :math:`\\sum_{m=1}^{C}` by an indexed symbol :math:`s_j` gives
@@ -468,16 +489,18 @@ def within_range(expr, bounds: dict):
             raise AssertionError(f"index {index} must be declared a positive integer")
     allowed = {sp.Ge(upper, index) for index, upper in bounds.items()} | {sp.Le(index, upper) for index, upper in bounds.items()}
 
-    def first_branch(pw):
+    def first_branch(pw: Any) -> Any:
         (value, condition) = pw.args[0]
         if condition not in allowed or len(pw.args) != 2 or pw.args[1][1] != sp.true:
-            raise AssertionError(f"Piecewise condition {condition} does not follow from the declared bounds {bounds}; refusing to drop it")
+            raise AssertionError(
+                f"Piecewise condition {condition} does not follow from the declared bounds {bounds}; refusing to drop it"
+            )
         return value
 
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), first_branch)
 
 
-def stated(value, text: str) -> None:
+def stated(value: Any, text: str) -> None:
     """Assert that ``value`` rounds to the number a sentence states, written as ``text``.
 
     The prose says "about 0.551 nats" or "about 4.2e-18": ``text`` is that number as

@@ -7,10 +7,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import build_book
 import numpy as np
 import pytest
-
-import build_book
 from book_sources import ROOT, coverage
 
 

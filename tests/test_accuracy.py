@@ -6,8 +6,6 @@ input; returning 0 for a loss of 4e-18 fails by about 1e15.
 
 import numpy as np
 import pytest
-
-import ce_lib
 from reference import (
     LOGIT_POINTS,
     SCALAR_POINTS,
@@ -18,6 +16,8 @@ from reference import (
     scalar_cases,
     scaled_error,
 )
+
+import ce_lib
 
 BOUND = 4.0  # ULP, after division by max(1, condition number)
 VECTORS = hard_vectors()

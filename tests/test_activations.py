@@ -5,9 +5,9 @@ import pytest
 import scipy.special as sc
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import logits
 
 import ce_lib
-from strategies import logits
 
 EPS = np.finfo(np.float64).eps
 rng = np.random.default_rng(0)

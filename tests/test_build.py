@@ -4,9 +4,8 @@ import json
 import re
 import shutil
 
-import pytest
-
 import build_book
+import pytest
 from book_sources import ROOT, toc_files
 
 pytestmark = pytest.mark.build
@@ -106,14 +105,61 @@ def test_the_verification_ledger_lists_every_labelled_equation_with_a_working_li
 
     rows = ledger_rows(ROOT)
     page = (built_book.html / "book" / "verification_ledger.html").read_text()
-    table = page[page.index("<table"):page.index("</table>")]
+    table = page[page.index("<table") : page.index("</table>")]
     links = re.findall(r'<a class="reference internal" href="([^"]+)">', table)
     equation_links = [href for href in links if "#equation-" in href]
     assert len(equation_links) == len(rows), (len(equation_links), len(rows))
-    for href, (path, label, _, _) in zip(equation_links, rows):
+    for href, (_path, label, _, _) in zip(equation_links, rows):
         target, anchor = href.split("#")
         assert anchor == f"equation-{label}", (href, label)
         built = (built_book.html / "book" / target).resolve()
         assert built.exists() and f'id="equation-{label}"' in built.read_text(), href
-    counts = [int(n) for n in re.findall(r"<em>[^<]+</em>: (\d+)</p>", page[:page.index("<table")])]
+    counts = [int(n) for n in re.findall(r"<em>[^<]+</em>: (\d+)</p>", page[: page.index("<table")])]
     assert sum(counts) == len(rows)
+
+
+def api_reference_names() -> set[str]:
+    """Names documented in book/api.md, qualified by the module each block sets."""
+    names, module = set(), "ce_lib"
+    for line in (ROOT / "book" / "api.md").read_text().splitlines():
+        if line.startswith(".. currentmodule::"):
+            module = line.split("::")[1].strip()
+        elif re.match(r"\.\. auto(function|class|data)::", line):
+            names.add(f"{module}.{line.split('::')[1].strip()}")
+    return names
+
+
+def public_names() -> set[str]:
+    import ce_lib
+    from ce_lib import verify
+
+    return {f"ce_lib.{n}" for n in ce_lib.__all__ if n not in ("__version__", "release_date")} | {
+        f"ce_lib.verify.{n}" for n in verify.__all__
+    }
+
+
+def test_the_api_reference_documents_every_public_name():
+    assert api_reference_names() == public_names(), (
+        public_names() - api_reference_names(),
+        api_reference_names() - public_names(),
+    )
+
+
+def test_the_api_reference_check_can_fail(monkeypatch):
+    import ce_lib
+
+    monkeypatch.setattr(ce_lib, "__all__", [*ce_lib.__all__, "a_new_function"])
+    assert "ce_lib.a_new_function" in public_names() - api_reference_names()
+
+
+def test_every_chapter_links_a_function_of_the_api():
+    chapters = [p for p in toc_files() if p.parent.name.startswith("part")]
+    assert chapters and all("{py:func}`" in p.read_text() for p in chapters), [
+        p.name for p in chapters if "{py:func}`" not in p.read_text()
+    ]
+
+
+def test_every_public_name_has_an_entry_in_the_built_reference(built_book):
+    page = (built_book.html / "book" / "api.html").read_text()
+    missing = [name for name in public_names() if f'id="{name}"' not in page]
+    assert not missing, missing

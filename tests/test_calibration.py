@@ -8,10 +8,10 @@ import mpmath
 import numpy as np
 import pytest
 import scipy.optimize
+from reference import DPS, scaled_error
 from sklearn.calibration import calibration_curve
 
 import ce_lib
-from reference import DPS, scaled_error
 
 BOUND = 4.0  # ULP after division by the condition number, as tests/test_accuracy.py
 
@@ -51,8 +51,9 @@ def test_focal_loss_matches_the_formula_at_60_digits(alpha, gamma, y):
 
 def test_focal_loss_without_focusing_is_the_binary_cross_entropy(rng):
     z, y = rng.normal(0, 5, 50), rng.uniform(0, 1, 50)
-    np.testing.assert_array_equal(ce_lib.sigmoid_focal_loss(z, y, alpha=-1, gamma=0),
-                                  ce_lib.binary_cross_entropy_with_logits(z, y, reduction="none"))
+    np.testing.assert_array_equal(
+        ce_lib.sigmoid_focal_loss(z, y, alpha=-1, gamma=0), ce_lib.binary_cross_entropy_with_logits(z, y, reduction="none")
+    )
 
 
 def test_focal_loss_reductions_and_errors(rng):
@@ -126,8 +127,11 @@ def test_brier_score_and_log_loss_are_strictly_proper_and_the_focal_loss_is_not(
             assert expected(score, other) > expected(score, p)
     # two classes, gamma = 2, no alpha: the expected focal loss under p = 0.8 is smallest below 0.8
     grid = np.linspace(0.5, 0.99, 4901)
-    expected_focal = [0.8 * ce_lib.sigmoid_focal_loss(ce_lib.logit(g), 1.0, alpha=-1)
-                      + 0.2 * ce_lib.sigmoid_focal_loss(ce_lib.logit(g), 0.0, alpha=-1) for g in grid]
+    expected_focal = [
+        0.8 * ce_lib.sigmoid_focal_loss(ce_lib.logit(g), 1.0, alpha=-1)
+        + 0.2 * ce_lib.sigmoid_focal_loss(ce_lib.logit(g), 0.0, alpha=-1)
+        for g in grid
+    ]
     assert grid[np.argmin(expected_focal)] < 0.78
 
 
@@ -142,19 +146,19 @@ def test_reliability_curve_agrees_with_scikit_learn(n_bins, rng):
     curve = ce_lib.reliability_curve(probs, labels, n_bins=n_bins)
     confidence, correct = top_class(probs, labels)
     accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
-    kept = curve.count > 0
+    kept = curve.counts > 0
     np.testing.assert_allclose(curve.accuracy[kept], accuracy, rtol=1e-12)
     np.testing.assert_allclose(curve.confidence[kept], mean_confidence, rtol=1e-12)
-    assert curve.count.sum() == 2000 and np.all(np.isnan(curve.accuracy[~kept]))
+    assert curve.counts.sum() == 2000 and np.all(np.isnan(curve.accuracy[~kept]))
 
 
 def test_reliability_bins_are_closed_on_the_right_and_the_first_at_zero():
     probs = np.array([0.0, 0.2, 0.2 + 1e-12, 0.6, 1.0])  # binary: P(class 1); confidences 1, 0.8, 0.8, 0.6, 1
     labels = np.array([0, 0, 0, 1, 1])
     curve = ce_lib.reliability_curve(probs, labels, n_bins=5)
-    assert curve.count.tolist() == [0, 0, 1, 2, 2]  # 0.6 in (0.4, 0.6]; 0.8 and 0.8 - 1e-12 in (0.6, 0.8]
+    assert curve.counts.tolist() == [0, 0, 1, 2, 2]  # 0.6 in (0.4, 0.6]; 0.8 and 0.8 - 1e-12 in (0.6, 0.8]
     edge = ce_lib.reliability_curve(np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([0, 0]), n_bins=2)
-    assert edge.count.tolist() == [1, 1]  # 0.5 in [0, 0.5], 1.0 in (0.5, 1]
+    assert edge.counts.tolist() == [1, 1]  # 0.5 in [0, 0.5], 1.0 in (0.5, 1]
 
 
 def test_expected_calibration_error_by_hand_and_its_bias(rng):
@@ -166,7 +170,7 @@ def test_expected_calibration_error_by_hand_and_its_bias(rng):
     q = ce_lib.softmax(rng.normal(0, 2, (40000, 3)))
     y = (rng.uniform(size=(40000, 1)) > np.cumsum(q, axis=1)).sum(axis=1)
     assert ce_lib.expected_calibration_error(q, y) < 0.01
-    small = np.mean([ce_lib.expected_calibration_error(q[i:i + 100], y[i:i + 100]) for i in range(0, 40000, 100)])
+    small = np.mean([ce_lib.expected_calibration_error(q[i : i + 100], y[i : i + 100]) for i in range(0, 40000, 100)])
     assert small > 3 * ce_lib.expected_calibration_error(q, y)
 
 
@@ -202,8 +206,9 @@ def overconfident(rng, n=3000, classes=5, scale=4.0):
 def test_fit_temperature_minimises_the_nll_and_keeps_the_argmax(rng):
     logits, labels = overconfident(rng)
     T = ce_lib.fit_temperature(logits, labels)
-    reference = scipy.optimize.minimize_scalar(lambda t: mean_nll(logits, labels, t), bounds=(0.05, 50), method="bounded",
-                                               options=dict(xatol=1e-10))
+    reference = scipy.optimize.minimize_scalar(
+        lambda t: mean_nll(logits, labels, t), bounds=(0.05, 50), method="bounded", options=dict(xatol=1e-10)
+    )
     assert T == pytest.approx(reference.x, rel=1e-5)
     assert T == pytest.approx(4.0, rel=0.1)  # the scale the scores were sharpened by
     beta = 1 / T  # the derivative in beta vanishes there
@@ -220,7 +225,10 @@ def test_fit_temperature_is_deterministic_and_refuses_when_there_is_no_minimum(r
         ce_lib.fit_temperature(separable, np.array([0, 1]))
     with pytest.raises(ValueError, match="no information"):
         ce_lib.fit_temperature(separable, np.array([1, 0]))
-    for bad, word in (((np.ones(3), [0, 0, 0]), "logits"), ((np.ones((2, 2)), [0, 2]), "labels"),
-                      ((np.array([[np.inf, 0.0]]), [0]), "finite")):
+    for bad, word in (
+        ((np.ones(3), [0, 0, 0]), "logits"),
+        ((np.ones((2, 2)), [0, 2]), "labels"),
+        ((np.array([[np.inf, 0.0]]), [0]), "finite"),
+    ):
         with pytest.raises(ValueError, match=word):
             ce_lib.fit_temperature(*bad)

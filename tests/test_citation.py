@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 import yaml
+from book_sources import ROOT, toc_files
 
 import ce_lib
-from book_sources import ROOT, toc_files
 
 CFF = ROOT / "CITATION.cff"
 CFFCONVERT = ROOT / ".venv-cff" / "bin" / "cffconvert"

@@ -39,12 +39,19 @@ def test_the_counter_sees_a_missing_verification(tmp_path):
 
 def test_every_labelled_equation_is_derived_or_declared_a_definition():
     """A numerical check alone does not make an equation derived: it needs a symbolic one, or to be declared a definition."""
-    weak = [f"{path.name}: {label} ({strongest[0]})" for path, label, strongest, _ in ledger_rows(ROOT)
-            if strongest is not None and strongest[0] not in SOUND_KINDS]
+    weak = [
+        f"{path.name}: {label} ({strongest[0]})"
+        for path, label, strongest, _ in ledger_rows(ROOT)
+        if strongest is not None and strongest[0] not in SOUND_KINDS
+    ]
     assert not weak, f"equations checked only numerically (derive them, or declare a definition): {weak}"
-    unchecked_citations = [f"{path.name}: {label}" for path, label, strongest, counts in ledger_rows(ROOT)
-                           if strongest is not None and strongest[0] == "cited result, checked numerically"
-                           and counts["checked numerically"] + counts["checked against mpmath"] == 0]
+    unchecked_citations = [
+        f"{path.name}: {label}"
+        for path, label, strongest, counts in ledger_rows(ROOT)
+        if strongest is not None
+        and strongest[0] == "cited result, checked numerically"
+        and counts["checked numerically"] + counts["checked against mpmath"] == 0
+    ]
     assert not unchecked_citations, f"cited results must also be checked numerically: {unchecked_citations}"
 
 

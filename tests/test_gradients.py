@@ -5,16 +5,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import logits
 
 import ce_lib
 from ce_lib.verify import central_difference
-from strategies import logits
 
 EPS = np.finfo(np.float64).eps
 
 
-@given(logits(min_classes=2, max_classes=6, bound=10.0), st.integers(0, 2**32 - 1), st.sampled_from(["mean", "sum"]),
-       st.sampled_from([0.0, 0.2]), st.booleans())
+@given(
+    logits(min_classes=2, max_classes=6, bound=10.0),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["mean", "sum"]),
+    st.sampled_from([0.0, 0.2]),
+    st.booleans(),
+)
 @settings(max_examples=40, deadline=None)
 def test_softmax_cross_entropy_grad_matches_finite_differences(x, seed, reduction, eps, weighted):
     r = np.random.default_rng(seed)
@@ -22,8 +27,12 @@ def test_softmax_cross_entropy_grad_matches_finite_differences(x, seed, reductio
     w = r.uniform(0.5, 2.0, x.shape[1]) if weighted else None
     f = lambda v: ce_lib.softmax_cross_entropy(v, y, weight=w, reduction=reduction, label_smoothing=eps)
     # h = eps^(1/3) balances truncation and rounding: both ~1e-10 relative to O(1) losses and slopes
-    np.testing.assert_allclose(ce_lib.softmax_cross_entropy_grad(x, y, weight=w, reduction=reduction, label_smoothing=eps),
-                               central_difference(f, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        ce_lib.softmax_cross_entropy_grad(x, y, weight=w, reduction=reduction, label_smoothing=eps),
+        central_difference(f, x),
+        rtol=1e-6,
+        atol=1e-8,
+    )
 
 
 @given(logits(min_classes=1, max_classes=5, bound=15.0), st.integers(0, 2**32 - 1), st.booleans())
@@ -33,8 +42,9 @@ def test_bce_with_logits_grad_matches_finite_differences(z, seed, pos):
     y = r.uniform(0, 1, z.shape)
     pw = r.uniform(0.5, 3.0, z.shape[-1]) if pos else None
     f = lambda v: ce_lib.binary_cross_entropy_with_logits(v, y, pos_weight=pw)
-    np.testing.assert_allclose(ce_lib.binary_cross_entropy_with_logits_grad(z, y, pos_weight=pw),
-                               central_difference(f, z), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        ce_lib.binary_cross_entropy_with_logits_grad(z, y, pos_weight=pw), central_difference(f, z), rtol=1e-6, atol=1e-8
+    )
 
 
 def test_gradient_entries_against_mpmath_derivatives():
@@ -43,8 +53,10 @@ def test_gradient_entries_against_mpmath_derivatives():
         x = np.array(x)
         got = ce_lib.softmax_cross_entropy_grad(x[None], np.array([y]))[0]
         with mpmath.workdps(50):
+
             def loss(*v):
                 return mpmath.log(mpmath.fsum(mpmath.exp(t) for t in v)) - v[y]
+
             for k in range(x.size):
                 h = [0] * x.size
                 h[k] = 1
@@ -63,7 +75,9 @@ def test_binary_gradient_closed_form():
     z = np.linspace(-30, 30, 61)
     y = (z > 0).astype(float)
     sig = 1 / (1 + np.exp(-z))
-    np.testing.assert_allclose(ce_lib.binary_cross_entropy_with_logits_grad(z, y, reduction="none"), sig - y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        ce_lib.binary_cross_entropy_with_logits_grad(z, y, reduction="none"), sig - y, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_softmax_jacobian_against_finite_differences_and_structure():

@@ -6,9 +6,9 @@ import pytest
 import scipy.special as sc
 import scipy.stats
 from hypothesis import given
+from strategies import distribution_pairs, distributions
 
 import ce_lib
-from strategies import distribution_pairs, distributions
 
 EPS = np.finfo(np.float64).eps
 

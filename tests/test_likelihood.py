@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import distributions
 
 import ce_lib
-from strategies import distributions
 
 EPS = np.finfo(np.float64).eps
 

@@ -42,7 +42,8 @@ def test_nll_loss_of_log_softmax_is_cross_entropy():
         np.testing.assert_allclose(
             ce_lib.nll_loss(logq, TARGET, weight=WEIGHT, reduction=reduction),
             ce_lib.softmax_cross_entropy(LOGITS, TARGET, weight=WEIGHT, reduction=reduction),
-            rtol=16 * EPS, atol=16 * EPS,
+            rtol=16 * EPS,
+            atol=16 * EPS,
         )
 
 
@@ -76,7 +77,8 @@ def test_extra_dimensions_follow_torch_layout(rng):
     np.testing.assert_allclose(
         ce_lib.softmax_cross_entropy(x, y, reduction="none").ravel(),
         ce_lib.softmax_cross_entropy(flat_x, y.ravel(), reduction="none"),
-        rtol=0, atol=0,
+        rtol=0,
+        atol=0,
     )
 
 
@@ -101,7 +103,9 @@ def test_bce_with_logits_equals_bce_of_sigmoid_and_the_common_stable_form():
     z = np.linspace(-20, 20, 41)
     y = np.linspace(0, 1, 41)
     common = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    np.testing.assert_allclose(ce_lib.binary_cross_entropy_with_logits(z, y, reduction="none"), common, rtol=64 * EPS, atol=64 * EPS)
+    np.testing.assert_allclose(
+        ce_lib.binary_cross_entropy_with_logits(z, y, reduction="none"), common, rtol=64 * EPS, atol=64 * EPS
+    )
     # On probabilities, rounding sigmoid(z) costs ~eps / min(sigmoid(z), 1 - sigmoid(z)) relative
     # accuracy; on |z| <= 5 that is at most eps / sigmoid(-5) ~ 150 eps: compare there, at 4x that.
     mid = np.abs(z) <= 5
@@ -123,7 +127,9 @@ def test_pos_weight_scales_the_positive_term(rng):
     y = (rng.uniform(size=(5, 3)) > 0.5).astype(float)
     pw = np.array([1.0, 2.0, 5.0])
     expected = -(pw * y * np.log(sc.expit(z)) + (1 - y) * np.log(1 - sc.expit(z)))
-    np.testing.assert_allclose(ce_lib.binary_cross_entropy_with_logits(z, y, pos_weight=pw, reduction="none"), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        ce_lib.binary_cross_entropy_with_logits(z, y, pos_weight=pw, reduction="none"), expected, rtol=1e-12
+    )
 
 
 def test_float32_in_float32_out():
@@ -147,7 +153,10 @@ def test_nan_propagates():
     [
         (lambda: ce_lib.softmax_cross_entropy(LOGITS, np.array([0, 1, 2, 4, 0, 0])), "class index 4, outside \\[0, 4\\)"),
         (lambda: ce_lib.softmax_cross_entropy(LOGITS, np.array([0, 1, 2, -1, 0, 0])), "class index -1"),
-        (lambda: ce_lib.softmax_cross_entropy(LOGITS, np.array([0.0, 1, 2, 3, 0, 0])), "floating-point values where integer class indices"),
+        (
+            lambda: ce_lib.softmax_cross_entropy(LOGITS, np.array([0.0, 1, 2, 3, 0, 0])),
+            "floating-point values where integer class indices",
+        ),
         (lambda: ce_lib.softmax_cross_entropy(LOGITS, np.array([0, 1])), "target of class indices must have shape \\(6,\\)"),
         (lambda: ce_lib.softmax_cross_entropy(LOGITS, TARGET, weight=np.ones(3)), "weight must have shape \\(C,\\) = \\(4,\\)"),
         (lambda: ce_lib.softmax_cross_entropy(LOGITS, TARGET, label_smoothing=1.5), "label_smoothing must lie in \\[0, 1\\]"),
@@ -158,9 +167,18 @@ def test_nan_propagates():
         (lambda: ce_lib.binary_cross_entropy(np.array([1.2]), np.array([1.0])), "probs must lie in \\[0, 1\\]"),
         (lambda: ce_lib.binary_cross_entropy(np.array([0.5]), np.array([2.0])), "target must lie in \\[0, 1\\]"),
         (lambda: ce_lib.binary_cross_entropy(np.array([0.5, 0.5]), np.array([1.0])), "same shape"),
-        (lambda: ce_lib.binary_cross_entropy(np.array([0.5, 0.5]), np.array([1.0, 0.0]), weight=np.ones(3)), "weight of shape \\(3,\\) does not broadcast"),
-        (lambda: ce_lib.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(2)), "pos_weight must have one entry per class"),
-        (lambda: ce_lib.binary_cross_entropy_with_logits(np.array(["a"]), np.array([1.0])), "logits must be a real numeric array"),
+        (
+            lambda: ce_lib.binary_cross_entropy(np.array([0.5, 0.5]), np.array([1.0, 0.0]), weight=np.ones(3)),
+            "weight of shape \\(3,\\) does not broadcast",
+        ),
+        (
+            lambda: ce_lib.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(2)),
+            "pos_weight must have one entry per class",
+        ),
+        (
+            lambda: ce_lib.binary_cross_entropy_with_logits(np.array(["a"]), np.array([1.0])),
+            "logits must be a real numeric array",
+        ),
     ],
 )
 def test_bad_input_raises_a_clear_value_error(call, message):

@@ -3,10 +3,9 @@
 import json
 import shutil
 
+import chapters
 import nbformat
 import pytest
-
-import chapters
 from book_sources import notebooks, toc_files
 
 

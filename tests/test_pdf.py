@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from book_sources import ROOT, chapter_title, toc_files
 
 pytestmark = pytest.mark.build
@@ -15,8 +14,9 @@ pytestmark = pytest.mark.build
 @pytest.fixture(scope="module")
 def pdf(built_pdf):
     if built_pdf is None:
-        pytest.skip("LaTeX is not installed; install it to test the PDF edition "
-                    "(Debian: apt-get install $(make -s tex-packages))")
+        pytest.skip(
+            "LaTeX is not installed; install it to test the PDF edition (Debian: apt-get install $(make -s tex-packages))"
+        )
     assert built_pdf.returncode == 0, "PDF build failed:\n" + built_pdf.log[-6000:]
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext is not installed (Debian: apt-get install $(make -s tex-packages))")
@@ -60,7 +60,11 @@ def test_equation_numbers_agree_between_html_and_pdf(pdf, built_book):
 
 
 def test_make_pdf_without_latex_stops_naming_the_packages(tmp_path):
-    proc = subprocess.run(["/usr/bin/make", "-C", str(ROOT), "--no-print-directory", "check-latex"],
-                          env={**os.environ, "PATH": str(tmp_path)}, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["/usr/bin/make", "-C", str(ROOT), "--no-print-directory", "check-latex"],
+        env={**os.environ, "PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0
     assert "apt-get install texlive-latex-extra" in proc.stderr, proc.stderr

@@ -19,8 +19,13 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -78,7 +83,9 @@ def test_every_page_reads_offline_with_rendered_math_and_working_links(site, bro
         page = browser.new_page()
         outside: list[str] = []
         errors: list[str] = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:", "blob:", "about:")) else None)
+        page.on(
+            "request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:", "blob:", "about:")) else None
+        )
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
@@ -154,7 +161,11 @@ def test_root_page_has_a_head_and_a_visible_link_to_the_preface(site, browser):
 
 @pytest.mark.parametrize(
     "query, expected_page",
-    [("softmax", "book/part1/softmax.html"), ("Kullback", "book/part2/kl_divergence.html"), ("log-sum-exp", "book/part1/softmax.html")],
+    [
+        ("softmax", "book/part1/softmax.html"),
+        ("Kullback", "book/part2/kl_divergence.html"),
+        ("log-sum-exp", "book/part1/softmax.html"),
+    ],
 )
 def test_search_finds_the_right_chapter_offline(site, browser, query, expected_page):
     origin, _ = site
@@ -204,8 +215,14 @@ def test_every_figure_has_alt_text_and_an_opaque_background(built_book):
 
     from book_sources import notebooks
 
-    stored = sum(1 for nb in notebooks() for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"
-                 for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    stored = sum(
+        1
+        for nb in notebooks()
+        for c in json.loads(nb.read_text())["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    )
     assert figures >= stored > 0, f"{figures} figures in the HTML, {stored} stored in the notebooks"
 
 
@@ -226,7 +243,9 @@ def test_dark_mode_keeps_equations_and_figures_legible(site, browser):
     assert theme == "dark"
     assert colours["maths"] and min(colours["maths"]) > 0.6, "dark text for equations on a dark page"
     # the figures themselves are opaque white PNGs (test above); the theme also backs them with a light colour
-    assert colours["imgs"] and all(l > 0.6 for l in colours["imgs"]), "figures need a light backing on the dark theme"
+    assert colours["imgs"] and all(lightness > 0.6 for lightness in colours["imgs"]), (
+        "figures need a light backing on the dark theme"
+    )
 
 
 def test_no_serious_accessibility_violation(site, browser):
@@ -242,8 +261,10 @@ def test_no_serious_accessibility_violation(site, browser):
         ctx.close()
         for violation in results.response["violations"]:
             if violation["impact"] in ("serious", "critical"):
-                problems.append(f"{rel}: {violation['id']} ({violation['impact']}): {violation['help']} "
-                                f"e.g. {violation['nodes'][0]['target']}")
+                problems.append(
+                    f"{rel}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                    f"e.g. {violation['nodes'][0]['target']}"
+                )
     assert not problems, "\n".join(problems[:30])
 
 

@@ -97,8 +97,12 @@ def test_softmax_along_each_axis():
     assert_allclose(ce_lib.softmax([[1000, 0], [1000, 0]], axis=0), [[0.5, 0.5], [0.5, 0.5]], rtol=1e-13)
     assert_allclose(ce_lib.softmax([[1000, 0], [1000, 0]], axis=1), [[1, 0], [1, 0]], rtol=1e-13)
     x = np.array([[-25, 0, 25, 50], [1, 325, 749, 750]])
-    expected = np.array([[2.678636961770877e-33, 1.9287498479371314e-22, 1.3887943864771144e-11, 0.999999999986112],
-                         [0.0, 1.9444526359919372e-185, 0.2689414213699951, 0.7310585786300048]])  # mpmath, 200 digits
+    expected = np.array(
+        [
+            [2.678636961770877e-33, 1.9287498479371314e-22, 1.3887943864771144e-11, 0.999999999986112],
+            [0.0, 1.9444526359919372e-185, 0.2689414213699951, 0.7310585786300048],
+        ]
+    )  # mpmath, 200 digits
     assert_allclose(ce_lib.softmax(x, axis=1), expected, rtol=1e-13)
     assert_allclose(ce_lib.softmax(x.T, axis=0), expected.T, rtol=1e-13)
     assert_allclose(special.softmax(x, axis=1), expected, rtol=1e-13)

@@ -7,12 +7,12 @@ central differences for the gradient (PyTorch parity is in test_torch_parity.py)
 import mpmath
 import numpy as np
 import pytest
+from reference import DPS, scaled_error
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import mutual_info_score
 
 import ce_lib
 from ce_lib.verify import central_difference
-from reference import DPS, scaled_error
 
 BOUND = 4.0
 
@@ -55,7 +55,8 @@ def test_kl_div_reductions_and_batchmean_is_the_kl_divergence(rng):
     assert ce_lib.kl_div(np.log(q), p) == pytest.approx(per.sum() / 28, rel=1e-15)
     assert ce_lib.kl_div(np.log(q), p, reduction="batchmean") == pytest.approx(np.mean(ce_lib.kl_divergence(p, q)), rel=1e-13)
     assert ce_lib.kl_div(np.log(q), np.log(p), reduction="batchmean", log_target=True) == pytest.approx(
-        np.mean(ce_lib.kl_divergence(p, q)), rel=1e-13)
+        np.mean(ce_lib.kl_divergence(p, q)), rel=1e-13
+    )
 
 
 def test_kl_div_rejects_bad_input():
@@ -72,11 +73,17 @@ def test_distillation_loss_is_t_squared_kl_and_its_gradient_matches_central_diff
     student, teacher = rng.normal(0, 3, (5, 6)), rng.normal(0, 3, (5, 6))
     for T in (0.5, 1.0, 4.0, 20.0):
         p_T, q_T = ce_lib.softmax(teacher / T, axis=1), ce_lib.softmax(student / T, axis=1)
-        assert ce_lib.distillation_loss(student, teacher, T) == pytest.approx(T**2 * np.mean(ce_lib.kl_divergence(p_T, q_T)), rel=1e-12)
+        assert ce_lib.distillation_loss(student, teacher, T) == pytest.approx(
+            T**2 * np.mean(ce_lib.kl_divergence(p_T, q_T)), rel=1e-12
+        )
         for reduction in ("batchmean", "mean", "sum"):
             numeric = central_difference(lambda z: float(ce_lib.distillation_loss(z, teacher, T, reduction=reduction)), student)
-            np.testing.assert_allclose(ce_lib.distillation_loss_grad(student, teacher, T, reduction=reduction), numeric,
-                                       rtol=1e-6, atol=1e-8 * max(1.0, T))
+            np.testing.assert_allclose(
+                ce_lib.distillation_loss_grad(student, teacher, T, reduction=reduction),
+                numeric,
+                rtol=1e-6,
+                atol=1e-8 * max(1.0, T),
+            )
     assert ce_lib.distillation_loss(teacher, teacher, 3.0) == 0
     per = ce_lib.distillation_loss(rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), 2.0, reduction="none")
     assert per.shape == (2, 4)  # classes on axis 1
@@ -97,11 +104,17 @@ def test_info_nce_is_softmax_cross_entropy_on_the_similarity_logits(rng):
     q, pos = rng.normal(size=(8, 4)), rng.normal(size=(8, 4))
     negatives = rng.normal(size=(8, 5, 4))
     logits = np.column_stack([np.sum(q * pos, axis=1), np.einsum("nd,nkd->nk", q, negatives)]) / 0.2
-    np.testing.assert_allclose(ce_lib.info_nce(q, pos, negatives, temperature=0.2, reduction="none"),
-                               ce_lib.softmax_cross_entropy(logits, np.zeros(8, int), reduction="none"), rtol=1e-14)
+    np.testing.assert_allclose(
+        ce_lib.info_nce(q, pos, negatives, temperature=0.2, reduction="none"),
+        ce_lib.softmax_cross_entropy(logits, np.zeros(8, int), reduction="none"),
+        rtol=1e-14,
+    )
     shared = rng.normal(size=(5, 4))
-    np.testing.assert_allclose(ce_lib.info_nce(q, pos, shared, reduction="none"),
-                               ce_lib.info_nce(q, pos, np.broadcast_to(shared, (8, 5, 4)), reduction="none"), rtol=1e-14)
+    np.testing.assert_allclose(
+        ce_lib.info_nce(q, pos, shared, reduction="none"),
+        ce_lib.info_nce(q, pos, np.broadcast_to(shared, (8, 5, 4)), reduction="none"),
+        rtol=1e-14,
+    )
     # K = 0 negatives: the positive is the only candidate, the loss is 0
     assert ce_lib.info_nce(q, pos, np.zeros((0, 4))) == 0
 
@@ -134,7 +147,10 @@ def test_js_divergence_matches_mpmath(rng):
         with mpmath.workdps(DPS):
             P, Q = [mpmath.mpf(float(v)) for v in p], [mpmath.mpf(float(v)) for v in q]
             M = [(a + b) / 2 for a, b in zip(P, Q)]
-            exact = sum((a * mpmath.log(a / m) if a > 0 else 0) + (b * mpmath.log(b / m) if b > 0 else 0) for a, b, m in zip(P, Q, M)) / 2
+            exact = (
+                sum((a * mpmath.log(a / m) if a > 0 else 0) + (b * mpmath.log(b / m) if b > 0 else 0) for a, b, m in zip(P, Q, M))
+                / 2
+            )
             size = sum(abs(a * mpmath.log(a / m)) + abs(b * mpmath.log(b / m)) for a, b, m in zip(P, Q, M)) / 2
         assert scaled_error(ce_lib.js_divergence(p, q), exact, float(size / exact)) <= BOUND
 

@@ -55,7 +55,9 @@ def test_cross_entropy_index_targets(shape, weight, ignore, reduction, smoothing
     check_cross_entropy(x, y, w, reduction=reduction, label_smoothing=smoothing)
 
 
-@pytest.mark.parametrize("shape, weight, reduction, smoothing", list(itertools.product(SHAPES, [None, "w"], ["none", "sum", "mean"], [0.0, 0.3])))
+@pytest.mark.parametrize(
+    "shape, weight, reduction, smoothing", list(itertools.product(SHAPES, [None, "w"], ["none", "sum", "mean"], [0.0, 0.3]))
+)
 def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing, rng):
     xs, _ = SHAPES[shape]
     x = rng.normal(0, 3, xs)
@@ -65,7 +67,9 @@ def test_cross_entropy_probability_targets(shape, weight, reduction, smoothing, 
     check_cross_entropy(x, p, w, reduction=reduction, label_smoothing=smoothing)
 
 
-@pytest.mark.parametrize("shape, weight, ignore, reduction", list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"])))
+@pytest.mark.parametrize(
+    "shape, weight, ignore, reduction", list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"]))
+)
 def test_nll_loss(shape, weight, ignore, reduction, rng):
     xs, ys = SHAPES[shape]
     logq = ce_lib.log_softmax(rng.normal(0, 3, xs), axis=0 if len(xs) == 1 else 1)
@@ -84,7 +88,9 @@ def test_all_ignored_is_nan_in_both(rng):
 BIN_SHAPES = [(6,), (4, 3), (2, 3, 5)]
 
 
-@pytest.mark.parametrize("shape, weight, reduction, soft", list(itertools.product(BIN_SHAPES, [None, "w"], ["none", "sum", "mean"], [False, True])))
+@pytest.mark.parametrize(
+    "shape, weight, reduction, soft", list(itertools.product(BIN_SHAPES, [None, "w"], ["none", "sum", "mean"], [False, True]))
+)
 def test_binary_cross_entropy(shape, weight, reduction, soft, rng):
     p = rng.uniform(0, 1, shape)
     p.flat[0], p.flat[-1] = 0.0, 1.0  # the clamp at -100
@@ -162,19 +168,24 @@ def test_the_frameworks_listings_run_and_say_what_the_text_says():
         namespace: dict = {}
         values = []
         for node in ast.parse(listing).body:
-            code = compile(ast.Module([node], type_ignores=[]) if not isinstance(node, ast.Expr) else ast.Expression(node.value),
-                           "<listing>", "eval" if isinstance(node, ast.Expr) else "exec")
+            code = compile(
+                ast.Module([node], type_ignores=[]) if not isinstance(node, ast.Expr) else ast.Expression(node.value),
+                "<listing>",
+                "eval" if isinstance(node, ast.Expr) else "exec",
+            )
             result = eval(code, namespace)
             if isinstance(node, ast.Expr):
                 values.append((float(result), lines[node.lineno - 1]))
-        claims = [(previous, current) for previous, current in zip(values, values[1:]) if "the same value" in current[1]]
+        claims = [(previous, current) for previous, current in itertools.pairwise(values) if "the same value" in current[1]]
         assert claims, "the listing states no equality to check"
         for (before, _), (after, line) in claims:
             assert np.isclose(after, before, rtol=1e-6), line
-    ours = [ce_lib.softmax_cross_entropy(np.array([[2.3, -1.2, 0.7]]), np.array([0])),
-            ce_lib.nll_loss(ce_lib.log_softmax(np.array([[2.3, -1.2, 0.7]]), axis=1), np.array([0])),
-            ce_lib.binary_cross_entropy_with_logits(np.array([1.5, -0.3]), np.array([1.0, 0.0])),
-            ce_lib.binary_cross_entropy(ce_lib.sigmoid(np.array([1.5, -0.3])), np.array([1.0, 0.0]))]
+    ours = [
+        ce_lib.softmax_cross_entropy(np.array([[2.3, -1.2, 0.7]]), np.array([0])),
+        ce_lib.nll_loss(ce_lib.log_softmax(np.array([[2.3, -1.2, 0.7]]), axis=1), np.array([0])),
+        ce_lib.binary_cross_entropy_with_logits(np.array([1.5, -0.3]), np.array([1.0, 0.0])),
+        ce_lib.binary_cross_entropy(ce_lib.sigmoid(np.array([1.5, -0.3])), np.array([1.0, 0.0])),
+    ]
     np.testing.assert_allclose([v for v, _ in values], ours, rtol=1e-6)  # torch computes in float32 here
 
 
@@ -201,11 +212,15 @@ def test_sigmoid_focal_loss_matches_torchvision(alpha, gamma, rng):
     miss = np.minimum(ce_lib.sigmoid(z), ce_lib.sigmoid(-z))
     allowed = 1e-13 + 4 * gamma * np.finfo(float).eps / miss
     assert np.all(np.abs(ours - theirs) <= allowed * np.abs(theirs)), np.max(np.abs(ours - theirs) / np.abs(theirs) / allowed)
-    np.testing.assert_allclose(ce_lib.sigmoid_focal_loss(z, y, alpha=alpha, gamma=gamma, reduction="mean"), theirs.mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        ce_lib.sigmoid_focal_loss(z, y, alpha=alpha, gamma=gamma, reduction="mean"), theirs.mean(), rtol=1e-12
+    )
 
 
-@pytest.mark.parametrize("reduction, log_target, shape", list(itertools.product(["none", "sum", "mean", "batchmean"], [False, True],
-                                                                                  [(5,), (4, 6), (2, 3, 4)])))
+@pytest.mark.parametrize(
+    "reduction, log_target, shape",
+    list(itertools.product(["none", "sum", "mean", "batchmean"], [False, True], [(5,), (4, 6), (2, 3, 4)])),
+)
 def test_kl_div(reduction, log_target, shape, rng):
     x = ce_lib.log_softmax(rng.normal(0, 2, shape), axis=-1)
     y = ce_lib.softmax(rng.normal(0, 2, shape), axis=-1)
@@ -233,11 +248,16 @@ def test_kl_div_differs_from_torch_only_where_a_log_target_is_minus_infinity():
 def test_distillation_loss_and_gradient_match_torch(temperature, reduction, rng):
     z, v = rng.normal(0, 3, (6, 5)), rng.normal(0, 3, (6, 5))
     z_t = t(z).requires_grad_()
-    theirs = temperature**2 * F.kl_div(F.log_softmax(z_t / temperature, dim=1), F.softmax(t(v) / temperature, dim=1),
-                                       reduction=reduction)
+    theirs = temperature**2 * F.kl_div(
+        F.log_softmax(z_t / temperature, dim=1), F.softmax(t(v) / temperature, dim=1), reduction=reduction
+    )
     theirs.backward()
-    np.testing.assert_allclose(ce_lib.distillation_loss(z, v, temperature, reduction=reduction), theirs.detach().numpy(), rtol=RTOL)
-    np.testing.assert_allclose(ce_lib.distillation_loss_grad(z, v, temperature, reduction=reduction), z_t.grad.numpy(), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(
+        ce_lib.distillation_loss(z, v, temperature, reduction=reduction), theirs.detach().numpy(), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        ce_lib.distillation_loss_grad(z, v, temperature, reduction=reduction), z_t.grad.numpy(), rtol=1e-12, atol=1e-16
+    )
 
 
 @pytest.mark.parametrize("shared", [False, True])

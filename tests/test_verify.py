@@ -69,22 +69,29 @@ FALSE_IDENTITIES = {
     # swapped arguments
     "symmetric KL": (kl_bernoulli(p, q), kl_bernoulli(q, p)),
     "KL split into logs, p not declared below 1": (
-        kl_bernoulli(p, q), -(p * sp.log(q) + (1 - p) * sp.log(1 - q)) + (p * sp.log(p) + (1 - p) * sp.log(1 - p))),
+        kl_bernoulli(p, q),
+        -(p * sp.log(q) + (1 - p) * sp.log(1 - q)) + (p * sp.log(p) + (1 - p) * sp.log(1 - p)),
+    ),
     "symmetric cross-entropy": (-(p * sp.log(q) + (1 - p) * sp.log(1 - q)), -(q * sp.log(p) + (1 - q) * sp.log(1 - p))),
     # off-by-one indices
     "sum missing its last term": (sp.Sum(s[i], (i, 1, C)), sp.Sum(s[i], (i, 1, C - 1)) + s[1]),
     "sum of 1..C": (sp.Sum(i, (i, 1, C)), C * (C - 1) / 2),
     "sum from 0": (sp.Sum(sp.exp(s[i]), (i, 0, C)), sp.Sum(sp.exp(s[i]), (i, 1, C))),
-    "softmax over one class too many": (sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C + 1)), sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C))),
+    "softmax over one class too many": (
+        sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C + 1)),
+        sp.exp(s[1]) / sp.Sum(sp.exp(s[i]), (i, 1, C)),
+    ),
     # exchanging sums: with a bound that depends on the other index, or with the bounds swapped
     "triangular sums exchanged with wrong bounds": (sp.Sum(J_, (J_, 1, i), (i, 1, C)), sp.Sum(J_, (i, 1, J_), (J_, 1, C))),
     "counts with samples and classes swapped": (
         sp.Sum(sp.KroneckerDelta(X_[K_], i) * sp.log(Qv[i]), (i, 1, C), (K_, 1, N_)),
-        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, C)) * sp.log(Qv[i]), (i, 1, N_))),
+        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, C)) * sp.log(Qv[i]), (i, 1, N_)),
+    ),
     "a factor that depends on the inner index moved out": (
-        sp.Sum(sp.Sum(s[K_] * s[i], (K_, 1, N_)), (i, 1, C)), sp.Sum(s[i] * s[i] * N_, (i, 1, C))),
-    "nested index: wrong conditional entry": (
-        sp.log(Qm[X_[K_], X_[i]]), sp.log(Qm[X_[i], X_[K_]])),
+        sp.Sum(sp.Sum(s[K_] * s[i], (K_, 1, N_)), (i, 1, C)),
+        sp.Sum(s[i] * s[i] * N_, (i, 1, C)),
+    ),
+    "nested index: wrong conditional entry": (sp.log(Qm[X_[K_], X_[i]]), sp.log(Qm[X_[i], X_[K_]])),
     # a transposed Jacobian, a non-symmetric quadratic form's gradient
     "transposed Jacobian": (JAC, JAC_T),
     "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), 2 * A * v),
@@ -101,7 +108,7 @@ def test_identity_rejects_a_false_claim(name):
 BRANCH_CUT_CLAIMS = [k for k in FALSE_IDENTITIES if k.startswith(("log", "power", "square root", "real power"))]
 
 
-@pytest.mark.parametrize("name", BRANCH_CUT_CLAIMS + ["sum missing its last term", "sum from 0", "symmetric KL"])
+@pytest.mark.parametrize("name", [*BRANCH_CUT_CLAIMS, "sum missing its last term", "sum from 0", "symmetric KL"])
 def test_the_numeric_cross_check_alone_finds_a_counterexample(name):
     """Were SymPy ever to say yes to one of these (a SymPy bug, or force=True), the numbers say no."""
     lhs, rhs = FALSE_IDENTITIES[name]
@@ -131,19 +138,31 @@ TRUE_IDENTITIES = {
     "BCE gradient": (sp.diff(-(t * sp.log(sigma(x)) + (1 - t) * sp.log(1 - sigma(x))), x), sigma(x) - t),
     "softmax sums to one, general C": (sp.factor_terms(sp.Sum(general.q(k), (k, 1, general.C))).xreplace({m: k}), 1),
     "softmax shift invariance, general C": (
-        sp.factor_terms(sp.expand_power_exp(sp.exp(S[k] + x) / sp.Sum(sp.exp(S[m] + x), (m, 1, general.C)))), general.q(k)),
+        sp.factor_terms(sp.expand_power_exp(sp.exp(S[k] + x) / sp.Sum(sp.exp(S[m] + x), (m, 1, general.C)))),
+        general.q(k),
+    ),
     "softmax Jacobian, general C": (
-        verify.within_range(sp.diff(general.q(k), S[j]).doit(), {j: general.C}), general.q(k) * (sp.KroneckerDelta(k, j) - general.q(j))),
+        verify.within_range(sp.diff(general.q(k), S[j]).doit(), {j: general.C}),
+        general.q(k) * (sp.KroneckerDelta(k, j) - general.q(j)),
+    ),
     "cross-entropy gradient, general C": (
-        verify.within_range(sp.diff(-S[j] + sp.log(Z), S[k]).doit(), {k: general.C}), general.q(k) - sp.KroneckerDelta(k, j)),
+        verify.within_range(sp.diff(-S[j] + sp.log(Z), S[k]).doit(), {k: general.C}),
+        general.q(k) - sp.KroneckerDelta(k, j),
+    ),
     # with p, q only declared positive, 1 - p may be negative: state the complements as positive symbols
     "KL as cross-entropy minus entropy": (
-        p * sp.log(p / q) + pc * sp.log(pc / qc), -(p * sp.log(q) + pc * sp.log(qc)) + (p * sp.log(p) + pc * sp.log(pc))),
+        p * sp.log(p / q) + pc * sp.log(pc / qc),
+        -(p * sp.log(q) + pc * sp.log(qc)) + (p * sp.log(p) + pc * sp.log(pc)),
+    ),
     "gradient of v^T A v": (sp.Matrix([sp.diff((v.T * A * v)[0], u) for u in v]), (A + A.T) * v),
     "samples grouped by class, general C and N": (
         sp.Sum(sp.KroneckerDelta(X_[K_], i) * sp.log(Qv[i]), (i, 1, C), (K_, 1, N_)),
-        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, N_)) * sp.log(Qv[i]), (i, 1, C))),
-    "finite sums exchanged, general C and N": (sp.Sum(s[i] * s[K_], (i, 1, C), (K_, 1, N_)), sp.Sum(s[i] * s[K_], (K_, 1, N_), (i, 1, C))),
+        sp.Sum(sp.Sum(sp.KroneckerDelta(X_[K_], i), (K_, 1, N_)) * sp.log(Qv[i]), (i, 1, C)),
+    ),
+    "finite sums exchanged, general C and N": (
+        sp.Sum(s[i] * s[K_], (i, 1, C), (K_, 1, N_)),
+        sp.Sum(s[i] * s[K_], (K_, 1, N_), (i, 1, C)),
+    ),
 }
 
 
@@ -174,7 +193,7 @@ def test_hand_proof_checks_every_step(capsys):
     assert "its 2 algebraic steps hold symbolically" in capsys.readouterr().out
     for wrong in ((sp.log(x * y), sp.log(x) + sp.log(y)), (sigma(x).diff(x), sigma(x) * (sigma(x) - 1))):
         with pytest.raises(AssertionError, match="step 3"):
-            verify.hand_proof("eq-y", good + [wrong], "a claim")
+            verify.hand_proof("eq-y", [*good, wrong], "a claim")
     with pytest.raises(ValueError):
         verify.hand_proof("eq-y", [], "nothing")
 
@@ -244,11 +263,15 @@ def test_numerically_passes_and_fails():
 
 
 def test_on_grid_passes_and_fails():
-    verify.on_grid("eq-c", lambda P: ce_lib.logsumexp(P) >= P.max(axis=1), np.random.default_rng(0).normal(size=(50, 3)), "lse >= max")
+    verify.on_grid(
+        "eq-c", lambda P: ce_lib.logsumexp(P) >= P.max(axis=1), np.random.default_rng(0).normal(size=(50, 3)), "lse >= max"
+    )
     with pytest.raises(AssertionError, match="eq-d"):
         verify.on_grid("eq-d", lambda P: P[:, 0] > 0, np.array([[1.0], [-1.0]]), "positive")
     with pytest.raises(AssertionError, match="eq-d2"):  # lse <= max is false everywhere but ties
-        verify.on_grid("eq-d2", lambda P: ce_lib.logsumexp(P) <= P.max(axis=1), np.random.default_rng(1).normal(size=(5, 3)), "lse <= max")
+        verify.on_grid(
+            "eq-d2", lambda P: ce_lib.logsumexp(P) <= P.max(axis=1), np.random.default_rng(1).normal(size=(5, 3)), "lse <= max"
+        )
 
 
 def test_close_passes_and_fails():
@@ -274,7 +297,14 @@ def test_importing_ce_lib_does_not_import_sympy():
 
 @pytest.mark.parametrize(
     "value, text",
-    [(np.log(99), "4.595"), (4.248354255291589e-18, "4.2e-18"), (21.93, "22"), (-4.54e-05, "-4.5e-5"), (0.25, "0.25"), (1.9999, "2.000")],
+    [
+        (np.log(99), "4.595"),
+        (4.248354255291589e-18, "4.2e-18"),
+        (21.93, "22"),
+        (-4.54e-05, "-4.5e-5"),
+        (0.25, "0.25"),
+        (1.9999, "2.000"),
+    ],
 )
 def test_stated_accepts_a_number_rounded_as_written(value, text):
     verify.stated(value, text)

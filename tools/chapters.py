@@ -7,6 +7,7 @@ notebook readers download and the one ``pytest --nbval`` re-executes and compare
 
     python tools/chapters.py execute [CHAPTER.md ...]   # regenerate the notebooks (all by default)
     python tools/chapters.py check                      # fail if a notebook's cells differ from its source
+    python tools/chapters.py format [CHAPTER.md ...]    # sort imports and format the code cells with ruff
 
 A generated notebook carries nothing volatile: cell ids are derived from the cell's
 source, no execution timestamps are recorded, and the Python version is left out of
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,9 +29,14 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
-                 "pygments_lexer": "ipython3", "codemirror_mode": {"name": "ipython", "version": 3},
-                 "nbconvert_exporter": "python"}
+LANGUAGE_INFO = {
+    "name": "python",
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "pygments_lexer": "ipython3",
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "nbconvert_exporter": "python",
+}
 # Cell metadata that belongs in the source; anything else jupytext or Jupyter adds is dropped.
 KEPT_CELL_METADATA = ("tags", "mystnb")
 
@@ -69,8 +76,14 @@ def execute(source: Path) -> bool:
     """Execute a chapter top to bottom in a fresh kernel; write its notebook. True if the file changed."""
     nb = read_source(source)
     # coalesce_streams: stdout arrives in timing-dependent chunks; one output per stream makes the bytes stable
-    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, coalesce_streams=True,
-                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(source.parent)}},
+    ).execute()
     nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO})
     text = nbformat.writes(nb) + "\n"
     target = notebook_path(source)
@@ -102,13 +115,65 @@ def differences(source: Path) -> list[str]:
     return [f"{_shown(target)}: {p}" for p in problems]
 
 
+def _ruff(args: list[str], code: str) -> str:
+    """``code`` passed through ``ruff`` (the project's configuration applies), as a notebook cell would be."""
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run(
+        [str(ruff), *args, "--stdin-filename", str(ROOT / "book" / "cell.py"), "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(done.stderr)
+    return done.stdout
+
+
+def format_source(source: Path) -> bool:
+    """Sort the imports of, and format, every code cell of a MyST chapter in place; True if it changed."""
+    lines = source.read_text().split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        if not lines[i].startswith("```{code-cell}"):
+            i += 1
+            continue
+        i += 1
+        if i < len(lines) and lines[i] == "---":  # a YAML block of cell options
+            end = lines.index("---", i + 1)
+            out.extend(lines[i : end + 1])
+            i = end + 1
+        while i < len(lines) and lines[i].startswith(":"):  # short cell options
+            out.append(lines[i])
+            i += 1
+        end = lines.index("```", i)
+        code = "\n".join(lines[i:end]).strip("\n")
+        leading = lines[i:end][:1] == [""]
+        code = _ruff(["check", "--fix-only", "--select", "I", "--quiet", "--exit-zero"], code + "\n")
+        code = _ruff(["format", "--quiet"], code)
+        out.extend(([""] if leading else []) + code.rstrip("\n").split("\n"))
+        i = end
+    text = "\n".join(out)
+    changed = text != source.read_text()
+    if changed:
+        source.write_text(text)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="regenerate executed notebooks from their sources")
     run.add_argument("chapters", nargs="*", type=Path)
     sub.add_parser("check", help="fail if a notebook's cells differ from its source")
+    fmt = sub.add_parser("format", help="sort imports and format the code cells of the sources with ruff")
+    fmt.add_argument("chapters", nargs="*", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "format":
+        for source in [p.resolve() for p in args.chapters] or sources():
+            print(f"{'formatted' if format_source(source) else 'unchanged'} {source.relative_to(ROOT)}")
+        return 0
     if args.command == "execute":
         for source in [p.resolve() for p in args.chapters] or sources():
             changed = execute(source)

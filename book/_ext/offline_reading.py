@@ -10,7 +10,8 @@ def _drop_thebe_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
     if scripts:
         context["script_files"] = [
-            js for js in scripts
+            js
+            for js in scripts
             if "THEBE_JS_URL" not in str(getattr(js, "attributes", {}).get("body", ""))
             and not str(js).endswith("sphinx-thebe.js")
             and "sphinx-thebe.js" not in str(js)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 PDF_NAME = "softmax-cross-entropy-kl.pdf"
 _LINKED = f'<a href="../{PDF_NAME}">PDF edition</a>'
-_UNBUILT = ('PDF edition (not built here: run <code>make pdf</code> in a clone of the repository; '
-            'it needs LaTeX, see the README)')
+_UNBUILT = "PDF edition (not built here: run <code>make pdf</code> in a clone of the repository; it needs LaTeX, see the README)"
 
 
 def pdf_built(app) -> bool:

@@ -36,8 +36,7 @@ _PAGE = """<!DOCTYPE html>
 
 def root_page(title: str, target: str, icon: str) -> str:
     """The HTML of the root page that sends the reader to ``target``."""
-    return _PAGE.format(title=html.escape(title), target=html.escape(target, quote=True),
-                        icon=html.escape(icon, quote=True))
+    return _PAGE.format(title=html.escape(title), target=html.escape(target, quote=True), icon=html.escape(icon, quote=True))
 
 
 def _write_root_page(app, exception) -> None:
@@ -45,7 +44,9 @@ def _write_root_page(app, exception) -> None:
         return
     icon = "_static/" + Path(app.config.html_favicon).name if app.config.html_favicon else ""
     target = app.builder.get_target_uri(app.config.root_doc)
-    Path(app.outdir, "index.html").write_text(root_page(app.config.html_title or app.config.project, target, icon), encoding="utf-8")
+    Path(app.outdir, "index.html").write_text(
+        root_page(app.config.html_title or app.config.project, target, icon), encoding="utf-8"
+    )
 
 
 def setup(app):

@@ -133,9 +133,9 @@ def ledger_markdown(root: Path, page: Path) -> str:
 
 
 def setup(app):
+    from docutils import nodes
     from docutils.parsers.rst import Directive
     from docutils.statemachine import StringList
-    from docutils import nodes
 
     class VerificationLedger(Directive):
         has_content = False
@@ -149,8 +149,9 @@ def setup(app):
                     env.note_dependency(str(path.with_suffix(".ipynb")))
                 env.note_dependency(str(path))
             container = nodes.container(classes=["verification-ledger"])
-            self.state.nested_parse(StringList(ledger_markdown(root, page).splitlines(), source=str(page)),
-                                    self.content_offset, container)
+            self.state.nested_parse(
+                StringList(ledger_markdown(root, page).splitlines(), source=str(page)), self.content_offset, container
+            )
             return [container]
 
     app.add_directive("verification-ledger", VerificationLedger)
