@@ -31,7 +31,7 @@ help:
 	@echo "make bench  run the benchmarks"
 	@echo "make torch  install the optional PyTorch extra for the parity tests"
 	@echo "make dist   build ce_lib's wheel and sdist into dist/ and check them with twine"
-	@echo "make lint   ruff check and ruff format --check (the chapters: tools/chapters.py format fixes their sources)"
+	@echo "make lint   ruff check, ruff format --check (tools/chapters.py format fixes the chapters) and mypy --strict ce_lib"
 	@echo "make tex-packages   print the Debian packages the PDF edition needs"
 
 check-python:
@@ -105,10 +105,12 @@ test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP) lint
 test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest $(FAST) tests ce_lib
 
-# ruff over the library, the tests, the tools and the chapters' code (the executed notebooks hold it, cell by cell)
+# ruff over the library, the tests, the tools and the chapters' code (the executed notebooks hold it, cell by cell);
+# mypy in strict mode over ce_lib
 lint: $(STAMP)
 	$(BIN)/ruff check ce_lib tests tools book
 	$(BIN)/ruff format --check ce_lib tests tools book
+	$(BIN)/mypy --strict ce_lib
 
 tex-packages:
 	@echo $(TEX_PACKAGES)
@@ -131,4 +133,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(BUILD) .pytest_cache .hypothesis dist build
+	rm -rf $(BUILD) .pytest_cache .hypothesis .mypy_cache .ruff_cache dist build

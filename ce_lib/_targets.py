@@ -54,7 +54,7 @@ class IndexTarget(NamedTuple):
     """A validated class-index target, classes moved to the last axis of ``scores``."""
 
     scores: np.ndarray  #: the input, shape (..., C)
-    index: np.ndarray  #: class indices, shape (...), 0 where ignored
+    label: np.ndarray  #: class indices, shape (...), 0 where ignored
     kept: np.ndarray  #: False where the target equals ignore_index
     class_weight: np.ndarray | None  #: w, shape (C,), or None
     sample_weight: np.ndarray  #: w_y (1 without weights), 0 where ignored: the mean divides by its sum

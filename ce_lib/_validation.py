@@ -6,12 +6,15 @@ problem, so that a wrong call never turns into a silently wrong number.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def as_float_array(x, name: str) -> np.ndarray:
+def as_float_array(x: Any, name: str) -> np.ndarray:
     """Return ``x`` as a floating array (float32 stays float32, integers become float64).
 
     Raises ``ValueError`` for arrays that are not real numbers (strings, objects, complex).
@@ -29,7 +32,7 @@ def as_float_array(x, name: str) -> np.ndarray:
     return arr
 
 
-def as_index_array(x, name: str) -> np.ndarray:
+def as_index_array(x: Any, name: str) -> np.ndarray:
     """Return ``x`` as an integer array of class indices."""
     arr = np.asarray(x)
     if arr.dtype.kind == "f":
@@ -66,7 +69,7 @@ def check_unit_interval(x: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must lie in [0, 1]; found values outside it")
 
 
-def distribution_tolerance(dtype) -> float:
+def distribution_tolerance(dtype: DTypeLike) -> float:
     """How far ``sum(p)`` may be from 1: the square root of the dtype's machine epsilon."""
     return float(np.sqrt(np.finfo(dtype).eps))
 
@@ -85,7 +88,7 @@ def check_distribution(p: np.ndarray, name: str, axis: int) -> None:
         raise ValueError(f"{name} must sum to 1 along axis {axis} (within {tol:.1e}); the largest deviation is {worst:.3e}")
 
 
-def log_of_base(base) -> float | None:
+def log_of_base(base: Any) -> float | None:
     """``log(base)`` for a valid logarithm base, ``None`` for natural units (nats)."""
     if base is None:
         return None

@@ -24,6 +24,8 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -33,7 +35,7 @@ from ._validation import as_float_array, check_axis, check_unit_interval
 __all__ = ["log_sigmoid", "log_softmax", "logit", "logsumexp", "sigmoid", "softmax", "softplus"]
 
 
-def _scalar_or_array(result: np.ndarray):
+def _scalar_or_array(result: np.ndarray) -> Any:
     """Return a NumPy scalar for a 0-d result and the array otherwise."""
     return result[()]
 

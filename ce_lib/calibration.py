@@ -9,7 +9,7 @@ binary problem.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -80,7 +80,7 @@ def brier_score(probs: ArrayLike, target: ArrayLike, reduction: str = "mean") ->
         index = _targets.index_target(q, target, None, -100, reduction, "probs")
         if not index.kept.all():
             raise ValueError("target holds -100: brier_score has no ignore_index; drop those samples instead")
-        tl = np.eye(ql.shape[-1], dtype=ql.dtype)[index.index]
+        tl = np.eye(ql.shape[-1], dtype=ql.dtype)[index.label]
     per = np.sum((ql - tl) ** 2, axis=-1)
     return _targets.reduce(per.astype(ql.dtype, copy=False), reduction, per.size)
 
@@ -175,7 +175,7 @@ def _top_class(probs: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndar
     return q.max(axis=1), (q.argmax(axis=1) == y).astype(np.float64)
 
 
-def _bin_of(confidence: np.ndarray, n_bins) -> np.ndarray:
+def _bin_of(confidence: np.ndarray, n_bins: Any) -> np.ndarray:
     """Index of the bin ((b-1)/B, b/B] holding each confidence; the first bin is closed at 0."""
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")

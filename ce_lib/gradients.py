@@ -157,7 +157,7 @@ def softmax_cross_entropy_grad(
         return _probability_target_grad(_targets.probability_target(x, target, weight, reduction, eps), reduction)
     t = _targets.index_target(x, target, weight, ignore_index, reduction, "logits")
     q, comp = _softmax_and_complement(t.scores)
-    w_y, y = t.sample_weight[..., None], t.index[..., None]
+    w_y, y = t.sample_weight[..., None], t.label[..., None]
     grad = q * w_y
     # the target entry: w_y (q_y - 1) = -w_y * sum_{i != y} q_i
     np.put_along_axis(grad, y, -w_y * np.take_along_axis(comp, y, -1), -1)

@@ -11,6 +11,8 @@ Inputs are checked to be distributions: non-negative, summing to 1 along
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -19,25 +21,25 @@ from ._validation import as_float_array, check_axis, check_distribution, check_s
 __all__ = ["cross_entropy", "entropy", "js_divergence", "kl_divergence", "mutual_information"]
 
 
-def _distribution(p, name: str, axis: int):
-    p = as_float_array(p, name)
-    axis = check_axis(p, axis, name)
-    check_distribution(p, name, axis)
-    return p, axis
+def _distribution(p: ArrayLike, name: str, axis: int) -> tuple[np.ndarray, int]:
+    arr = as_float_array(p, name)
+    axis = check_axis(arr, axis, name)
+    check_distribution(arr, name, axis)
+    return arr, axis
 
 
-def _pair(p, q, axis: int):
-    p, axis = _distribution(p, "p", axis)
-    q, _ = _distribution(q, "q", axis)
-    check_same_shape(p, q, "p", "q")
-    dtype = np.result_type(p, q)
-    return p.astype(dtype, copy=False), q.astype(dtype, copy=False), axis
+def _pair(p: ArrayLike, q: ArrayLike, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+    pa, axis = _distribution(p, "p", axis)
+    qa, _ = _distribution(q, "q", axis)
+    check_same_shape(pa, qa, "p", "q")
+    dtype = np.result_type(pa, qa)
+    return pa.astype(dtype, copy=False), qa.astype(dtype, copy=False), axis
 
 
-def _logarithm(base):
+def _logarithm(base: float | None) -> Callable[..., np.ndarray]:
     """The logarithm to ``base``: NumPy's own log2 and log10 (exact at powers of the base), else log / log(base)."""
     ln_base = log_of_base(base)
-    if ln_base is None:
+    if ln_base is None or base is None:
         return np.log
     if float(base) == 2:
         return np.log2
@@ -46,7 +48,7 @@ def _logarithm(base):
     return lambda x, **kw: np.divide(np.log(x, **kw), ln_base, **kw)
 
 
-def _log_where_positive(q: np.ndarray, p: np.ndarray, base=None) -> np.ndarray:
+def _log_where_positive(q: np.ndarray, p: np.ndarray, base: float | None = None) -> np.ndarray:
     """``log(q)`` where ``p > 0`` and 0 elsewhere, so that ``p * log q`` obeys 0 log 0 = 0."""
     out = np.zeros_like(q)
     with np.errstate(divide="ignore"):  # q = 0 < p gives -inf: the term is +inf, as rel_entr

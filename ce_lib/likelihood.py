@@ -20,7 +20,7 @@ from ._validation import as_float_array, as_index_array, check_distribution
 __all__ = ["empirical_distribution", "log_likelihood"]
 
 
-def _samples(samples, num_classes: int) -> np.ndarray:
+def _samples(samples: ArrayLike, num_classes: int) -> np.ndarray:
     if np.size(samples) == 0:
         raise ValueError("samples is empty; a likelihood needs at least one sample")
     x = as_index_array(samples, "samples")

@@ -98,7 +98,7 @@ def nll_loss(
     True
     """
     t = _targets.index_target(log_probs, target, weight, ignore_index, reduction, "log_probs")
-    picked = np.take_along_axis(t.scores, t.index[..., None], axis=-1)[..., 0]
+    picked = np.take_along_axis(t.scores, t.label[..., None], axis=-1)[..., 0]
     per = np.where(t.sample_weight != 0, -t.sample_weight * picked, 0)
     return _targets.reduce(per, reduction, np.sum(t.sample_weight))
 
@@ -186,7 +186,7 @@ def softmax_cross_entropy(
     parts = logsumexp_parts(t.scores, -1)
     log1p_s = np.log1p(parts.rest)  # keepdims
     with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
-        z_y = np.take_along_axis(t.scores, t.index[..., None], axis=-1) - parts.max
+        z_y = np.take_along_axis(t.scores, t.label[..., None], axis=-1) - parts.max
     # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
     per = np.where(t.kept, t.sample_weight * (log1p_s - z_y)[..., 0], 0)
     if eps > 0:

@@ -6,13 +6,15 @@ imported here only when asked for, so ``import ce_lib`` needs NumPy alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["COLORS", "PRINT_OPTIONS", "use_book_style"]
 
 # Fixed print options: 8 significant digits, NumPy 1.25-style scalar reprs (0.5, not
 # np.float64(0.5)), so a NumPy upgrade that changes repr does not change stored outputs.
-PRINT_OPTIONS = dict(precision=8, suppress=False, floatmode="maxprec", linewidth=88, legacy="1.25")
+PRINT_OPTIONS: dict[str, Any] = dict(precision=8, suppress=False, floatmode="maxprec", linewidth=88, legacy="1.25")
 
 # A colour-blind-safe palette (Okabe & Ito) that reads on white and dark pages alike.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]

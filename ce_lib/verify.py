@@ -370,7 +370,7 @@ def limit(label: str, expr: Any, var: Any, point: Any, expected: Any, direction:
 
 def numerically(
     label: str,
-    expr,
+    expr: Any,
     symbols: Sequence[Any],
     func: Callable[[np.ndarray], np.ndarray],
     points: np.ndarray,
