@@ -163,3 +163,26 @@ def test_every_public_name_has_an_entry_in_the_built_reference(built_book):
     page = (built_book.html / "book" / "api.html").read_text()
     missing = [name for name in public_names() if f'id="{name}"' not in page]
     assert not missing, missing
+
+
+def test_the_wheel_is_offered_only_where_it_was_built(tmp_path):
+    """make dist puts ce_lib's wheel in _build/dist; the 'Running the chapters' page links it, or says how to build it."""
+    small_book(tmp_path, "book/notebooks")
+    paragraph = re.search(
+        r"```\{raw\} html\n<p class=\"ce-lib-wheel\">.*?```\n", (ROOT / "book" / "notebooks.md").read_text(), re.S
+    )
+    assert paragraph, "the notebooks page no longer has its wheel paragraph"
+    (tmp_path / "book" / "notebooks.md").write_text("# Running the chapters\n\n" + paragraph.group(0))
+    shutil.copy(ROOT / "requirements-reader.txt", tmp_path / "requirements-reader.txt")
+    proc = build_book.run("html", source=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    page = (tmp_path / "_build" / "html" / "book" / "notebooks.html").read_text()
+    assert ".whl" not in page and "make dist" in page
+    (tmp_path / "_build" / "dist").mkdir()
+    (tmp_path / "_build" / "dist" / "ce_lib-9.9.9-py3-none-any.whl").write_bytes(b"PK stand-in")
+    proc = build_book.run("html", source=tmp_path)  # incremental: the page must be rewritten
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    page = (tmp_path / "_build" / "html" / "book" / "notebooks.html").read_text()
+    assert '<a href="../ce_lib-9.9.9-py3-none-any.whl">' in page and '<a href="../requirements-reader.txt">' in page
+    assert (tmp_path / "_build" / "html" / "ce_lib-9.9.9-py3-none-any.whl").is_file()
+    assert (tmp_path / "_build" / "html" / "requirements-reader.txt").is_file()

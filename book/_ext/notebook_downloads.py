@@ -14,6 +14,7 @@ from pathlib import Path
 # `make dist` puts the wheel here; the reader's runtime requirements sit at the repository root
 WHEEL_FOLDER = Path("_build") / "dist"
 READER_REQUIREMENTS = "requirements-reader.txt"
+_UNBUILT_MARK = 'class="ce-lib-wheel"'
 _UNBUILT = (
     '<p class="ce-lib-wheel">ce_lib\'s wheel was not built with this copy of the book: run '
     "<code>make dist</code> in a clone of the repository.</p>"
@@ -43,6 +44,16 @@ def _offer_wheel(app, pagename, templatename, context, doctree):
     )
 
 
+def _mark_pages(app, env, added, changed, removed):
+    """Rewrite the pages that mention the wheel when it appears, disappears or changes name."""
+    found = wheel(app)
+    name = found.name if found else None
+    if getattr(env, "ce_wheel_name", None) == name:
+        return []
+    env.ce_wheel_name = name
+    return [doc for doc in env.found_docs if _UNBUILT_MARK in Path(env.doc2path(doc)).read_text(errors="ignore")]
+
+
 def _copy_wheel(app, exception):
     found = wheel(app)
     if exception is None and app.builder.format == "html" and found is not None:
@@ -67,4 +78,5 @@ def setup(app):
     app.connect("html-page-context", _offer_notebook, priority=500)
     app.connect("html-page-context", _offer_wheel)
     app.connect("build-finished", _copy_wheel)
+    app.connect("env-get-outdated", _mark_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
