@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 BUILD  := _build
 CACHE_STAMP := $(BUILD)/.requirements.sha256
 
-.PHONY: help venv book test test-fast lint lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist
+.PHONY: help venv book book-student test test-fast lint lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist
 
 PDF_DIR  := $(BUILD)/pdf
 PDF_NAME := softmax-cross-entropy-kl.pdf
@@ -23,6 +23,7 @@ FAST := -m "not build and not browser and not pdf and not notebooks"
 
 help:
 	@echo "make book   build the HTML book into $(BUILD)/html"
+	@echo "make book-student   the book without the exercises' solutions, into $(BUILD)/student/_build/html"
 	@echo "make test   run every test: ce_lib, doctests, notebooks (nbval), strict build, browser"
 	@echo "make test-fast   ce_lib's unit, property and doctest suites only (no build, browser, PDF or notebooks)"
 	@echo "make pdf    build the PDF edition into $(PDF_DIR)/$(PDF_NAME) (needs LaTeX)"
@@ -72,6 +73,12 @@ pdf: check-latex $(STAMP) $(CACHE_STAMP)
 	mkdir -p $(PDF_DIR)
 	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
 	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME)"
+
+# The student edition: every exercise, no solution (book/_ext/student_edition.py).
+book-student: $(STAMP) $(CACHE_STAMP)
+	mkdir -p $(PDF_DIR)
+	CE_STUDENT_EDITION=1 $(BUILD_BOOK) html --path-output $(BUILD)/student
+	@echo "The student edition is at $(CURDIR)/$(BUILD)/student/_build/html/index.html"
 
 # ce_lib's wheel and sdist (the version comes from ce_lib/_version.py); the book offers the wheel for download.
 dist: $(STAMP)

@@ -186,3 +186,47 @@ def test_the_wheel_is_offered_only_where_it_was_built(tmp_path):
     assert '<a href="../ce_lib-9.9.9-py3-none-any.whl">' in page and '<a href="../requirements-reader.txt">' in page
     assert (tmp_path / "_build" / "html" / "ce_lib-9.9.9-py3-none-any.whl").is_file()
     assert (tmp_path / "_build" / "html" / "requirements-reader.txt").is_file()
+
+
+def page_text(path) -> str:
+    """A built page's visible text, tags stripped and whitespace collapsed."""
+    import html as html_lib
+
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", "", path.read_text())))
+
+
+def solution_code_lines(source) -> list[str]:
+    """The first line of code of each solution of a chapter source (each solution has a code cell)."""
+    lines = []
+    for block in re.findall(r"```\{solution-start\}.*?```\{solution-end\}", source.read_text(), re.S):
+        code = re.search(r"```\{code-cell\}\n(?::.*\n|---\n.*?---\n)*\n?(.+)", block)
+        if code:
+            lines.append(re.sub(r"\s+", " ", code.group(1).strip()))
+    return lines
+
+
+def test_the_student_edition_keeps_every_exercise_and_drops_every_solution(tmp_path_factory, built_book):
+    import os
+    import subprocess
+
+    out = tmp_path_factory.mktemp("student")
+    proc = subprocess.run(
+        build_book.command("html", path_output=out),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CE_STUDENT_EDITION": "1"},
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    student_html = out / "_build" / "html"
+    chapters = [p for p in toc_files() if p.parent.name.startswith("part")]
+    for source in chapters:
+        page = source.relative_to(ROOT).with_suffix(".html")
+        student, full = (student_html / page).read_text(), (built_book.html / page).read_text()
+        exercises = full.count('class="exercise admonition"')
+        assert exercises >= 3 and student.count('class="exercise admonition"') == exercises, page
+        assert "solution" in full and 'class="solution' not in student, page
+        code = solution_code_lines(source)
+        assert code and all(line in page_text(built_book.html / page) for line in code), page  # the check can see them
+        assert not any(line in page_text(student_html / page) for line in code), page
+    assert not (student_html / "_sources").exists() and not list(student_html.rglob("*.ipynb"))

@@ -52,6 +52,20 @@ def reader_env(tmp_path_factory):
     return base, python, wheel, env
 
 
+def test_the_wheel_holds_ce_lib_only_typed_versioned_and_passes_twine(reader_env):
+    import zipfile
+
+    from ce_lib import __version__
+
+    _, _, wheel, _ = reader_env
+    assert wheel.name == f"ce_lib-{__version__}-py3-none-any.whl"  # the version from ce_lib/_version.py
+    names = zipfile.ZipFile(wheel).namelist()
+    assert all(n.startswith(("ce_lib/", f"ce_lib-{__version__}.dist-info/")) for n in names), names
+    assert "ce_lib/py.typed" in names and "ce_lib/__init__.py" in names
+    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel)], capture_output=True, text=True)
+    assert check.returncode == 0 and "PASSED" in check.stdout, check.stdout + check.stderr
+
+
 def execute(notebook: Path, folder: Path, env: dict) -> subprocess.CompletedProcess:
     """Copy one notebook, alone, into ``folder`` and execute it there with nbclient."""
     folder.mkdir(parents=True)

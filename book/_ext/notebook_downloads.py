@@ -62,7 +62,7 @@ def _copy_wheel(app, exception):
 
 
 def _offer_notebook(app, pagename, templatename, context, doctree):
-    if app.builder.format != "html" or pagename not in app.env.all_docs:
+    if app.builder.format != "html" or pagename not in app.env.all_docs or getattr(app.config, "ce_student_edition", False):
         return
     notebook = Path(app.env.doc2path(pagename)).with_suffix(".ipynb")
     if not notebook.is_file():
