@@ -46,3 +46,45 @@ def test_equations_are_numbered_per_chapter(built_book):
         assert eqnos, f"{source.name} has no numbered equation"
         assert all(e.startswith(f"{number}.") for e in eqnos), f"{source.name}: {eqnos}"
         assert eqnos == [f"{number}.{k}" for k in range(1, len(eqnos) + 1)]
+
+
+def test_zenodo_metadata_agrees_with_citation_cff():
+    import json
+
+    zenodo = json.loads((ROOT / ".zenodo.json").read_text())
+    cff = yaml.safe_load(CFF.read_text())
+    assert zenodo["title"] == cff["title"]
+    assert zenodo["version"] == cff["version"] == ce_lib.__version__
+    assert zenodo["publication_date"] == str(cff["date-released"]) == ce_lib.release_date
+    assert zenodo["license"]["id"] == cff["license"]
+    assert zenodo["keywords"] == cff["keywords"]
+    assert [c["name"] for c in zenodo["creators"]] == [a["name"] for a in cff["authors"]]
+    assert " ".join(zenodo["description"].split()) == " ".join(cff["abstract"].split())
+
+
+def test_zenodo_metadata_agrees_with_cffconverts_own_conversion():
+    """cffconvert, an independent converter, turns CITATION.cff into Zenodo metadata: ours must agree with it."""
+    import json
+
+    if not CFFCONVERT.exists():
+        pytest.skip("cffconvert's environment is missing; `make test` creates it (.venv-cff)")
+    proc = subprocess.run([str(CFFCONVERT), "-f", "zenodo", "-i", str(CFF)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    converted, ours = json.loads(proc.stdout), json.loads((ROOT / ".zenodo.json").read_text())
+    assert {key: ours[key] for key in converted} == converted  # ours adds only upload_type and access_right
+
+
+def test_each_chapter_page_offers_its_own_bibtex_entry(built_book):
+    import html
+
+    for source in toc_files():
+        if not source.parent.name.startswith("part"):
+            continue
+        page = built_book.html / source.relative_to(ROOT).with_suffix(".html")
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        entry = re.search(r"@incollection\{softmax_ce_kl_book_(\w+),.*?chapter\s*=\s*\{(\d+)\}", text, re.S)
+        assert entry and entry.group(1) == source.stem, page.name
+        number = entry.group(2)
+        assert re.search(rf"\({number}\.1\)", text), f"{page.name}: its equations are not numbered ({number}.k)"
+        title = re.search(r"<h1>(.*?)<", page.read_text()).group(1)
+        assert f"title     = {{{html.unescape(title)}}}" in text, page.name

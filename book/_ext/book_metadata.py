@@ -2,7 +2,10 @@
 
 - the HTML footer shows "Version X, released D";
 - the directive ``{bibtex-entry}`` renders the BibTeX entry for the book with them;
-- Sphinx's ``version`` and ``release`` (used by the PDF title page) are set to them.
+- Sphinx's ``version`` and ``release`` (used by the PDF title page) are set to them;
+- every numbered chapter ends with its own BibTeX entry (``@incollection``, with the
+  chapter's number and title as the reader sees them, and its URL when ``html_baseurl``
+  is configured).
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ def book_version() -> tuple[str, str]:
     return meta["__version__"], meta["release_date"]
 
 
+BOOK_TITLE = "Softmax, Cross-Entropy and {KL} Divergence: an executable textbook"
+
+
 def bibtex_entry() -> str:
     version, date = book_version()
     return (
         "@book{softmax_ce_kl_book,\n"
-        "  title     = {Softmax, Cross-Entropy and {KL} Divergence: an executable textbook},\n"
+        f"  title     = {{{BOOK_TITLE}}},\n"
         "  author    = {{The ce\\_lib authors}},\n"
         f"  year      = {{{date[:4]}}},\n"
         f"  edition   = {{Version {version}}},\n"
@@ -43,6 +49,38 @@ class BibtexEntry(SphinxDirective):
         return [node]
 
 
+def chapter_bibtex(key: str, number: int, title: str, url: str | None) -> str:
+    """The BibTeX entry for one chapter of the book."""
+    version, date = book_version()
+    lines = [
+        f"@incollection{{{key},",
+        f"  title     = {{{title}}},",
+        f"  booktitle = {{{BOOK_TITLE}}},",
+        "  author    = {{The ce\\_lib authors}},",
+        f"  chapter   = {{{number}}},",
+        f"  year      = {{{date[:4]}}},",
+        f"  edition   = {{Version {version}}},",
+    ]
+    if url:
+        lines.append(f"  url       = {{{url}}},")
+    lines.append(f"  note      = {{Released {date}}}")
+    return "\n".join(lines) + "\n}"
+
+
+def _cite_this_chapter(app, doctree, docname):
+    numbers = app.env.toc_secnumbers.get(docname, {}).get("")
+    if app.builder.format != "html" or not numbers or len(numbers) != 1:
+        return
+    title = next(iter(doctree.findall(nodes.title))).astext()
+    base = (app.config.html_baseurl or "").rstrip("/")
+    url = f"{base}/{docname}.html" if base else None
+    entry = chapter_bibtex(f"softmax_ce_kl_book_{docname.rsplit('/', 1)[-1]}", numbers[0], title, url)
+    block = nodes.literal_block(entry, entry, classes=["chapter-bibtex"])
+    block["language"] = "bibtex"
+    doctree.append(nodes.rubric("", "Cite this chapter"))
+    doctree.append(block)
+
+
 def _set_version(app, config):
     version, date = book_version()
     config.version = version
@@ -55,4 +93,5 @@ def _set_version(app, config):
 def setup(app):
     app.connect("config-inited", _set_version)
     app.add_directive("bibtex-entry", BibtexEntry)
+    app.connect("doctree-resolved", _cite_this_chapter)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
