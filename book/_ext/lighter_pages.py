@@ -1,0 +1,34 @@
+"""Lighter pages: no 1.5 MB icon script.
+
+pydata-sphinx-theme draws its Font Awesome icons twice over: with the web fonts and
+classes of its stylesheet, and again with ``fontawesome.js`` (1.49 MB), which it
+loads "so that users can add custom icons". The book adds none, so after the build
+the script tag is removed from every page and the script from ``_static``; the
+stylesheet's icons remain (the reader tests check one renders).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_SCRIPT_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+_FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
+
+
+def _drop_icon_script(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = _SCRIPT_TAG.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+    for name in _FILES:
+        (out / "_static" / "scripts" / name).unlink(missing_ok=True)
+
+
+def setup(app):
+    app.connect("build-finished", _drop_icon_script)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
