@@ -1,4 +1,4 @@
-"""Lighter pages: no 1.5 MB icon script.
+"""Lighter pages: no 1.5 MB icon script, and only the MathJax components the book uses.
 
 pydata-sphinx-theme draws its Font Awesome icons twice over: with the web fonts and
 classes of its stylesheet, and again with ``fontawesome.js`` (1.49 MB), which it
@@ -29,6 +29,11 @@ def _drop_icon_script(app, exception):
         (out / "_static" / "scripts" / name).unlink(missing_ok=True)
 
 
+def _load_only_needed_mathjax(app, config):
+    config.mathjax_path = "mathjax/startup.js"  # sphinx-mathjax-offline sets tex-chtml.js in its setup()
+
+
 def setup(app):
     app.connect("build-finished", _drop_icon_script)
+    app.connect("config-inited", _load_only_needed_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
