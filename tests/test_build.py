@@ -131,11 +131,13 @@ def api_reference_names() -> set[str]:
 
 def public_names() -> set[str]:
     import ce_lib
-    from ce_lib import verify
+    from ce_lib import accuracy, verify
 
-    return {f"ce_lib.{n}" for n in ce_lib.__all__ if n not in ("__version__", "release_date")} | {
-        f"ce_lib.verify.{n}" for n in verify.__all__
-    }
+    return (
+        {f"ce_lib.{n}" for n in ce_lib.__all__ if n not in ("__version__", "release_date")}
+        | {f"ce_lib.verify.{n}" for n in verify.__all__}
+        | {f"ce_lib.accuracy.{n}" for n in accuracy.__all__}
+    )
 
 
 def test_the_api_reference_documents_every_public_name():
