@@ -7,18 +7,14 @@ below 1 means ce_lib is faster. PyTorch is optional; without it its columns say 
 
 from __future__ import annotations
 
-import sys
 import timeit
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import scipy.special as sc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import ce_lib  # noqa: E402
-from reference import cases_log_softmax, cases_logsumexp, hard_vectors, scaled_error  # noqa: E402
+import ce_lib
+from ce_lib.accuracy import worst_scaled_errors
 
 try:
     import torch
@@ -30,10 +26,20 @@ SHAPES = [(4096, 1000), (65536, 10)]
 DTYPES = [np.float32, np.float64]
 
 
-def best_time(fn, repeat=7):
-    fn()  # warm up
-    number = max(1, int(0.05 / max(timeit.timeit(fn, number=1), 1e-6)))
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def best_times(fns, rounds=25):
+    """Best time per call of each function, measured in interleaved rounds.
+
+    Interleaving (ours, reference, ours, ...) exposes every function to the same drift
+    in machine load, so that the ratio is fair on a shared or noisy machine.
+    """
+    for fn in fns:
+        fn()  # warm up
+    number = max(1, int(0.01 / max(timeit.timeit(fns[0], number=1), 1e-6)))
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], timeit.timeit(fn, number=number) / number)
+    return best
 
 
 def scipy_cross_entropy(x, y):
@@ -79,66 +85,111 @@ def speed_table():
                     "softmax_cross_entropy": lambda: F.cross_entropy(tx, ty),
                 }
             for name, fn in ours.items():
-                t_ours = best_time(fn)
-                t_scipy = best_time(scipys[name])
+                t_ours, t_scipy = best_times([fn, scipys[name]])
                 r_torch1 = r_torchn = float("nan")
                 if torch is not None:
                     default_threads = torch.get_num_threads()
                     torch.set_num_threads(1)
-                    r_torch1 = t_ours / best_time(torches[name])
+                    t_ours1, t_torch1 = best_times([fn, torches[name]])
                     torch.set_num_threads(default_threads)
-                    r_torchn = t_ours / best_time(torches[name])
+                    t_oursn, t_torchn = best_times([fn, torches[name]])
+                    r_torch1, r_torchn = t_ours1 / t_torch1, t_oursn / t_torchn
                 memory = peak_extra_bytes(fn) / x.nbytes
-                rows.append((name, f"{shape[0]}x{shape[1]}", np.dtype(dtype).name, t_ours * 1e3, t_ours / t_scipy, r_torch1, r_torchn, memory))
+                rows.append(
+                    (
+                        name,
+                        f"{shape[0]}x{shape[1]}",
+                        np.dtype(dtype).name,
+                        t_ours * 1e3,
+                        t_ours / t_scipy,
+                        r_torch1,
+                        r_torchn,
+                        memory,
+                    )
+                )
     return rows
 
 
 def ulp_table():
     """Worst scaled ULP error (ULP / max(1, condition number)) over the hard set, float64."""
-    vectors = hard_vectors()
     libs = {
-        "ce_lib": (ce_lib.logsumexp, ce_lib.log_softmax, lambda v, k: ce_lib.softmax_cross_entropy(v, np.array(k))),
-        "SciPy": (sc.logsumexp, sc.log_softmax, lambda v, k: -sc.log_softmax(v)[k]),
+        "ce_lib": {
+            "logsumexp": ce_lib.logsumexp,
+            "log_softmax": ce_lib.log_softmax,
+            "softmax": ce_lib.softmax,
+            "cross_entropy": lambda v, k: ce_lib.softmax_cross_entropy(v, np.array(k)),
+        },
+        "SciPy": {
+            "logsumexp": sc.logsumexp,
+            "log_softmax": sc.log_softmax,
+            "softmax": sc.softmax,
+            "cross_entropy": lambda v, k: -sc.log_softmax(v)[k],
+        },
     }
     if torch is not None:
-        libs["PyTorch"] = (
-            lambda v: torch.logsumexp(torch.from_numpy(v), 0).item(),
-            lambda v: torch.log_softmax(torch.from_numpy(v), 0).numpy(),
-            lambda v, k: F.cross_entropy(torch.from_numpy(v), torch.tensor(k)).item(),
-        )
-    table = {}
-    for lib, (lse, lsm, loss) in libs.items():
-        worst = {"logsumexp": 0.0, "log_softmax": 0.0, "cross_entropy": 0.0}
-        with np.errstate(all="ignore"):
-            for v in vectors:
-                exact, kappa = cases_logsumexp(v)
-                worst["logsumexp"] = max(worst["logsumexp"], scaled_error(float(lse(v)), exact, kappa))
-                logq = lsm(v)
-                for k in range(v.size):
-                    exact, kappa = cases_log_softmax(v, k)
-                    if not np.isfinite(float(exact)):
-                        continue
-                    worst["log_softmax"] = max(worst["log_softmax"], scaled_error(float(logq[k]), exact, kappa))
-                    worst["cross_entropy"] = max(worst["cross_entropy"], scaled_error(float(loss(v, k)), -exact, kappa))
-        table[lib] = worst
-    return table
+        libs["PyTorch"] = {
+            "logsumexp": lambda v: torch.logsumexp(torch.from_numpy(v), 0).item(),
+            "log_softmax": lambda v: torch.log_softmax(torch.from_numpy(v), 0).numpy(),
+            "softmax": lambda v: torch.softmax(torch.from_numpy(v), 0).numpy(),
+            "cross_entropy": lambda v, k: F.cross_entropy(torch.from_numpy(v), torch.tensor(k)).item(),
+        }
+    return {lib: worst_scaled_errors(functions) for lib, functions in libs.items()}
+
+
+#: The targets of ``make bench``: (what, which column, which functions, bound).
+TARGETS = [
+    ("time / SciPy", "r_scipy", ("softmax", "log_softmax", "logsumexp"), 1.0),
+    ("time / PyTorch, 1 thread", "r_torch1", ("softmax_cross_entropy",), 2.0),
+    ("peak extra memory / input", "mem", ("softmax", "log_softmax", "logsumexp", "softmax_cross_entropy"), 1.1),
+]
+ULP_TARGET = 4.0
+
+
+def report_targets(rows, ulp):
+    """Print each target, the worst case over the shapes and dtypes, and whether it is met."""
+    print("\nTargets (worst case over the shapes and dtypes above)")
+    columns = {"r_scipy": 4, "r_torch1": 5, "mem": 7}
+    met_all = True
+    for what, column, names, bound in TARGETS:
+        for name in names:
+            values = [(row[columns[column]], row[1], row[2]) for row in rows if row[0] == name]
+            worst, shape, dtype = max(values)
+            if np.isnan(worst):
+                print(f"  {name:<22} {what:<27} <= {bound:<4} n/a (PyTorch not installed)")
+                continue
+            met = worst <= bound
+            met_all &= met
+            print(f"  {name:<22} {what:<27} <= {bound:<4} worst {worst:5.2f} ({shape} {dtype})  {'met' if met else 'NOT MET'}")
+    worst_ulp = max(ulp["ce_lib"].values())
+    met = worst_ulp <= ULP_TARGET
+    met_all &= met
+    print(
+        f"  {'every function':<22} {'scaled ULP error':<27} <= {ULP_TARGET:<4} worst {worst_ulp:5.2f}  {'met' if met else 'NOT MET'}"
+    )
+    print("All targets met." if met_all else "Some targets are not met (see above).")
 
 
 def main():
-    print(f"numpy {np.__version__}, scipy {sc.__name__ and __import__('scipy').__version__}, "
-          f"torch {torch.__version__ if torch else 'not installed'}")
+    print(
+        f"numpy {np.__version__}, scipy {sc.__name__ and __import__('scipy').__version__}, "
+        f"torch {torch.__version__ if torch else 'not installed'}"
+    )
     print("\nTime ratios (ce_lib time / reference time; < 1 means ce_lib is faster); peak extra memory / input size")
-    header = f"{'function':<22} {'shape':<10} {'dtype':<8} {'ce_lib ms':>9} {'/SciPy':>7} {'/torch 1t':>9} {'/torch nt':>9} {'mem':>5}"
+    header = (
+        f"{'function':<22} {'shape':<10} {'dtype':<8} {'ce_lib ms':>9} {'/SciPy':>7} {'/torch 1t':>9} {'/torch nt':>9} {'mem':>5}"
+    )
     print(header)
     print("-" * len(header))
-    for name, shape, dtype, ms, r_scipy, r1, rn, mem in speed_table():
+    rows = speed_table()
+    for name, shape, dtype, ms, r_scipy, r1, rn, mem in rows:
         print(f"{name:<22} {shape:<10} {dtype:<8} {ms:9.2f} {r_scipy:7.2f} {r1:9.2f} {rn:9.2f} {mem:5.2f}")
     print("\nWorst error on the hard set, in ULP divided by max(1, condition number); <= 4 is the target")
     table = ulp_table()
-    cols = ["logsumexp", "log_softmax", "cross_entropy"]
+    cols = ["logsumexp", "log_softmax", "softmax", "cross_entropy"]
     print(f"{'library':<8} " + " ".join(f"{c:>14}" for c in cols))
     for lib, worst in table.items():
         print(f"{lib:<8} " + " ".join(f"{worst[c]:14.3g}" for c in cols))
+    report_targets(rows, table)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import logsumexp_parts, shifted_scores, softmax_parts
+from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores, softmax_parts
 from ._validation import as_float_array, check_axis, check_unit_interval
 
 __all__ = ["log_sigmoid", "log_softmax", "logit", "logsumexp", "sigmoid", "softmax", "softplus"]
@@ -205,11 +205,13 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     axis = check_axis(x, axis, "x")
     if x.shape[axis] == 0:  # the log of an empty sum
         return _scalar_or_array(np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, -np.inf, dtype=x.dtype))
-    parts = logsumexp_parts(x, axis)
-    out = parts.max + np.log1p(parts.rest)
-    if not keepdims:
-        out = np.squeeze(out, axis=axis)
-    return _scalar_or_array(out)
+    x2 = as_rows(x, axis)
+    out, buf = np.empty(x2.shape[0], dtype=x.dtype), scratch(x2)
+    for b in row_blocks(x2):
+        parts = logsumexp_parts(x2[b], buf)
+        out[b] = (parts.max + np.log1p(parts.rest))[:, 0]
+    lse = from_rows(out, x.shape, axis)
+    return _scalar_or_array(np.expand_dims(lse, axis) if keepdims else lse)
 
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -256,10 +258,13 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     axis = check_axis(x, axis, "x")
     if x.shape[axis] == 0:
         return x.copy()
-    parts = logsumexp_parts(x, axis)
-    out = shifted_scores(x, parts)  # x - a, in the scratch buffer
-    out -= np.log1p(parts.rest)  # (x - a) - log1p(s): exact shift invariance, see the Notes
-    return out
+    x2 = as_rows(x, axis)
+    out, buf = np.empty_like(x2), scratch(x2)
+    for b in row_blocks(x2):
+        parts = logsumexp_parts(x2[b], buf, shifted=out[b])  # x - a goes straight to the output
+        # (x - a) - log1p(s): exact shift invariance, see the Notes
+        np.subtract(shifted_scores(x2[b], parts, shifted=out[b]), np.log1p(parts.rest), out=out[b])
+    return from_rows(out, x.shape, axis)
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -298,5 +303,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     axis = check_axis(x, axis, "x")
     if x.shape[axis] == 0:
         return x.copy()
-    q, _ = softmax_parts(x, axis)
-    return q
+    x2 = as_rows(x, axis)
+    out = np.empty_like(x2)
+    for b in row_blocks(x2):
+        softmax_parts(x2[b], out[b])  # the block's softmax, computed in place in the output
+    return from_rows(out, x.shape, axis)

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _targets
-from ._kernels import softmax_complement, softmax_parts
+from ._kernels import as_rows, from_rows, softmax_complement, softmax_parts
 from ._validation import as_float_array
 from .activations import sigmoid, softmax
 
@@ -57,8 +57,8 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
 
 def _softmax_and_complement(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The softmax over the last axis (the library's one softmax) and ``1 - q`` without cancellation."""
-    q, parts = softmax_parts(x, -1)
-    return q, softmax_complement(q, parts, -1)
+    q, parts = softmax_parts(as_rows(x, -1))
+    return from_rows(q, x.shape, -1), from_rows(softmax_complement(q, parts), x.shape, -1)
 
 
 def softmax_jacobian(x: ArrayLike) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _targets
-from ._kernels import logsumexp_parts, shifted_scores
+from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores
 from ._validation import as_float_array, check_unit_interval
 from .activations import softplus
 
@@ -183,24 +183,29 @@ def softmax_cross_entropy(
     if _targets.is_probability_target(target, x):
         return _probability_target_cross_entropy(_targets.probability_target(x, target, weight, reduction, eps), reduction)
     t = _targets.index_target(x, target, weight, ignore_index, reduction, "logits")
-    parts = logsumexp_parts(t.scores, -1)
-    log1p_s = np.log1p(parts.rest)  # keepdims
-    with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
-        z_y = np.take_along_axis(t.scores, t.label[..., None], axis=-1) - parts.max
-    # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
-    per = np.where(t.kept, t.sample_weight * (log1p_s - z_y)[..., 0], 0)
+    x2, label, w = as_rows(t.scores, -1), t.label.reshape(-1), t.class_weight
+    nll, smooth = np.empty(x2.shape[0], dtype=x.dtype), np.zeros(x2.shape[0], dtype=x.dtype)
+    buf = scratch(x2)
+    for b in row_blocks(x2):
+        xb, parts = x2[b], logsumexp_parts(x2[b], buf)
+        log1p_s = np.log1p(parts.rest[:, 0])
+        with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
+            z_y = xb[np.arange(xb.shape[0]), label[b]] - parts.max[:, 0]
+        nll[b] = log1p_s - z_y  # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
+        if eps > 0:
+            # -sum_c w_c log q_c = sum_c w_c (log1p(s) - (x_c - a)), every term non-negative
+            neg_logq = np.subtract(log1p_s[:, None], shifted_scores(xb, parts), out=parts.buf)
+            smooth[b] = np.sum(neg_logq if w is None else neg_logq * w, axis=-1)
+    per = np.where(t.kept, t.sample_weight * from_rows(nll, t.scores.shape, -1), 0)
     if eps > 0:
-        # -sum_c w_c log q_c = sum_c w_c (log1p(s) - (x_c - a)), every term non-negative
-        neg_logq = np.subtract(log1p_s, shifted_scores(t.scores, parts), out=parts.buf)
-        w = t.class_weight
-        smooth = np.sum(neg_logq if w is None else neg_logq * w, axis=-1)
-        per = (1 - eps) * per + (eps / t.scores.shape[-1]) * np.where(t.kept, smooth, 0)
+        per = (1 - eps) * per + (eps / t.scores.shape[-1]) * np.where(t.kept, from_rows(smooth, t.scores.shape, -1), 0)
     return _targets.reduce(per.astype(x.dtype, copy=False), reduction, np.sum(t.sample_weight))
 
 
 def _probability_target_cross_entropy(t: _targets.ProbabilityTarget, reduction: str) -> np.ndarray:
-    parts = logsumexp_parts(t.scores, -1)
-    neg_logq = np.subtract(np.log1p(parts.rest), shifted_scores(t.scores, parts), out=parts.buf)
+    x2 = as_rows(t.scores, -1)
+    parts = logsumexp_parts(x2)
+    neg_logq = from_rows(np.subtract(np.log1p(parts.rest), shifted_scores(x2, parts), out=parts.buf), t.scores.shape, -1)
     with np.errstate(invalid="ignore"):  # 0 * inf where a -inf logit has target 0: set to 0 here
         terms = np.where(t.target == 0, 0, t.target * neg_logq)
     w = t.class_weight
