@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 from book_sources import ROOT, toc_files
 
@@ -309,3 +310,130 @@ def test_chapter_pages_transfer_at_most_2_mb_and_still_show_icons(site, browser)
         report.append((rel, total))
         assert total <= 2_000_000, f"{rel} transfers {total / 1e6:.3f} MB, more than 2 MB"
     print("\n".join(f"{rel}: {total / 1e6:.3f} MB" for rel, total in report))
+
+
+def _readout(page, figure: str) -> dict[str, str]:
+    return page.evaluate(
+        """(name) => Object.fromEntries([...document.querySelectorAll(`figure[data-figure="${name}"] [data-quantity]`)]
+                                         .map(s => [s.dataset.quantity, s.textContent]))""",
+        figure,
+    )
+
+
+def _agrees_to_4_significant_digits(shown: str, exact: float) -> bool:
+    """``shown`` (JavaScript's toPrecision(4), or "0") is ``exact`` rounded to 4 significant digits."""
+    if shown == "0":
+        return exact == 0
+    value = float(shown)
+    half_unit = 0.5 * 10.0 ** (np.floor(np.log10(abs(exact))) - 3)
+    return abs(value - exact) <= half_unit * (1 + 1e-9)
+
+
+def _move(page, figure: str, keys: list[str]) -> None:
+    """Operate the figure's slider with the keyboard only: focus it, then press the keys."""
+    slider = page.locator(f'figure[data-figure="{figure}"] input[type="range"]')
+    slider.focus()
+    for key in keys:
+        page.keyboard.press(key)
+
+
+# (chapter page, figure, key presses): every figure is driven to both ends and to points in between
+INTERACTIVE = [
+    ("book/part1/softmax.html", "softmax-temperature", [[], ["Home"], ["End"], ["Home", *["ArrowRight"] * 37], ["PageDown"]]),
+    ("book/part2/kl_divergence.html", "kl-path", [[], ["Home"], ["End"], ["Home", *["ArrowRight"] * 73], ["ArrowLeft"] * 5]),
+    ("book/part3/gradients.html", "bce-logit", [[], ["Home"], ["End"], ["Home", *["ArrowRight"] * 121], ["PageUp"]]),
+]
+
+
+@pytest.mark.parametrize("rel, figure, moves", INTERACTIVE, ids=[f for _, f, _ in INTERACTIVE])
+def test_interactive_figures_show_what_ce_lib_computes(site, browser, rel, figure, moves):
+    """Move each control with the keyboard and compare every number shown with ce_lib, to 4 significant digits.
+
+    Also: the slider has a label and an aria-valuetext that follows it, the read-out is a
+    live region, the drawing is an image with an accessible name, and nothing is fetched
+    from outside the site (the figure is plain JavaScript and SVG shipped with the book).
+    """
+    import ce_lib
+
+    origin, _ = site
+    ctx, page = _open(browser, f"{origin}/{rel}")
+    seen, checked = set(), 0
+    for keys in moves:
+        _move(page, figure, keys)
+        shown = _readout(page, figure)
+        if figure == "softmax-temperature":
+            t = float(shown["T"])
+            assert 0.05 <= t <= 20
+            expected = dict(zip(["q1", "q2", "q3"], ce_lib.softmax(np.array([2.3, -1.2, 0.7]) / t)))
+            state = t
+        elif figure == "kl-path":
+            lam = float(shown["lambda"])
+            p, a, b = np.array([0.5, 0.3, 0.2]), np.array([0.15, 0.5, 0.35]), np.array([0.85, 0.1, 0.05])
+            q = (1 - lam) * a + lam * b
+            expected = {
+                "q1": q[0],
+                "q2": q[1],
+                "q3": q[2],
+                "kl_pq": ce_lib.kl_divergence(p, q),
+                "kl_qp": ce_lib.kl_divergence(q, p),
+            }
+            state = lam
+        else:
+            z = float(shown["z"])
+            assert -8 <= z <= 8
+            loss = lambda y: ce_lib.binary_cross_entropy_with_logits(z, y)
+            grad = lambda y: ce_lib.binary_cross_entropy_with_logits_grad(np.array(z), np.array(y))
+            expected = {"loss1": loss(1.0), "loss0": loss(0.0), "grad1": grad(1.0), "grad0": grad(0.0)}
+            state = z
+        seen.add(state)
+        for key, value in expected.items():
+            assert _agrees_to_4_significant_digits(shown[key], float(value)), (figure, state, key, shown[key], float(value))
+            checked += 1
+    a11y = page.evaluate(
+        """(name) => {
+          const f = document.querySelector(`figure[data-figure="${name}"]`);
+          const input = f.querySelector('input[type="range"]');
+          const label = f.querySelector(`label[for="${input.id}"]`);
+          const svg = f.querySelector('svg');
+          const live = f.querySelector('[aria-live]');
+          return {label: label && label.textContent, valuetext: input.getAttribute('aria-valuetext'),
+                  svgRole: svg.getAttribute('role'), svgName: svg.getAttribute('aria-label'),
+                  live: live && live.getAttribute('aria-live'), caption: !!f.querySelector('figcaption')};
+        }""",
+        figure,
+    )
+    ctx.close()
+    assert len(seen) == len(moves), f"{figure}: the keys did not move the control to {len(moves)} distinct states: {seen}"
+    assert checked >= 3 * len(moves)
+    assert a11y["label"] and a11y["valuetext"] and a11y["svgRole"] == "img" and a11y["svgName"], a11y
+    assert a11y["live"] == "polite" and a11y["caption"], a11y
+    print(f"{figure}: {checked} numbers checked against ce_lib at {len(seen)} positions")
+
+
+def test_interactive_figures_are_legible_in_both_themes(site, browser):
+    """Text, curves and bars of every interactive figure contrast with the page at least 4.5:1 (WCAG AA) in both themes."""
+    origin, _ = site
+    for rel, figure, _ in INTERACTIVE:
+        for scheme in ("light", "dark"):
+            ctx, page = _open(browser, f"{origin}/{rel}", color_scheme=scheme)
+            ratios = page.evaluate(
+                """(name) => {
+                  const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(x => x / 255)
+                                      .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+                                     return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+                  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((s, t) => t - s); return (x + 0.05) / (y + 0.05); };
+                  let node = document.querySelector('.bd-article'), bg = 'rgba(0, 0, 0, 0)';
+                  while (node && /rgba\\(.*, 0\\)/.test(bg = getComputedStyle(node).backgroundColor)) node = node.parentElement;
+                  if (!node) bg = getComputedStyle(document.body).backgroundColor;
+                  const f = document.querySelector(`figure[data-figure="${name}"]`);
+                  const marks = [...f.querySelectorAll('svg text')].map(t => getComputedStyle(t).fill)
+                    .concat([...f.querySelectorAll('.ce-curve')].map(c => getComputedStyle(c).stroke))
+                    .concat([...f.querySelectorAll('.ce-bar')].map(b => getComputedStyle(b).fill))
+                    .concat([getComputedStyle(f.querySelector('.ce-readout')).color]);
+                  return {theme: document.documentElement.dataset.theme, worst: Math.min(...marks.map(m => ratio(m, bg))), n: marks.length};
+                }""",
+                figure,
+            )
+            ctx.close()
+            assert ratios["theme"] == scheme
+            assert ratios["n"] > 5 and ratios["worst"] >= 4.5, (rel, scheme, ratios)
