@@ -5,6 +5,11 @@ classes of its stylesheet, and again with ``fontawesome.js`` (1.49 MB), which it
 loads "so that users can add custom icons". The book adds none, so after the build
 the script tag is removed from every page and the script from ``_static``; the
 stylesheet's icons remain (the reader tests check one renders).
+
+The theme also loads the search index (about 0.1 MB, growing with the book) and
+Sphinx's search code on every page, for its search-as-you-type option; that option is
+off (the theme's default), and the search box sends the reader to ``search.html``,
+which loads them itself. So every other page drops the three script tags.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from pathlib import Path
 
 _SCRIPT_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 _FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
+_SEARCH_TAGS = re.compile(
+    r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>'
+)
 
 
 def _drop_icon_script(app, exception):
@@ -23,6 +31,8 @@ def _drop_icon_script(app, exception):
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         lighter = _SCRIPT_TAG.sub("", text)
+        if page.name != "search.html" and not app.config.html_theme_options.get("search_as_you_type"):
+            lighter = _SEARCH_TAGS.sub("", lighter)
         if lighter != text:
             page.write_text(lighter, encoding="utf-8")
     for name in _FILES:
