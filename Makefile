@@ -26,7 +26,7 @@ help:
 	@echo "make book-student   the book without the exercises' solutions, into $(BUILD)/student/_build/html"
 	@echo "make test   run every test: ce_lib, doctests, notebooks (nbval), strict build, browser"
 	@echo "make test-fast   ce_lib's unit, property and doctest suites only (no build, browser, PDF or notebooks)"
-	@echo "make pdf    build the PDF edition into $(PDF_DIR)/$(PDF_NAME) (needs LaTeX)"
+	@echo "make pdf    build the PDF edition into $(PDF_DIR)/$(PDF_NAME), and one PDF per chapter into $(PDF_DIR)/chapters (needs LaTeX)"
 	@echo "make lab    open the chapters in JupyterLab, in the project's environment"
 	@echo "make notebooks   re-execute every chapter notebook in place (for authors)"
 	@echo "make bench  run the benchmarks"
@@ -72,7 +72,9 @@ pdf: check-latex $(STAMP) $(CACHE_STAMP)
 	$(BUILD_BOOK) pdflatex
 	mkdir -p $(PDF_DIR)
 	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
-	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME)"
+	rm -rf $(PDF_DIR)/chapters && mkdir -p $(PDF_DIR)/chapters
+	for f in $(BUILD)/latex/chapter-*.pdf; do cp "$$f" "$(PDF_DIR)/chapters/$$(basename "$$f" | sed 's/^chapter-//')"; done
+	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME), one PDF per chapter in $(PDF_DIR)/chapters/"
 
 # The student edition: every exercise, no solution (book/_ext/student_edition.py).
 book-student: $(STAMP) $(CACHE_STAMP)

@@ -47,8 +47,12 @@ def built_pdf(tmp_path_factory) -> PdfBuild | None:
     out = tmp_path_factory.mktemp("pdf")
     proc = build_book.run("pdflatex", path_output=out)
     latex = out / "_build" / "latex"
-    if proc.returncode == 0:
+    if proc.returncode == 0:  # as `make pdf` does: the book, and one PDF per chapter
         shutil.copy(latex / "book.pdf", PDF_DIR / PDF_NAME)
+        shutil.rmtree(PDF_DIR / "chapters", ignore_errors=True)
+        (PDF_DIR / "chapters").mkdir()
+        for chapter in latex.glob("chapter-*.pdf"):
+            shutil.copy(chapter, PDF_DIR / "chapters" / chapter.name.removeprefix("chapter-"))
     return PdfBuild(proc.returncode, proc.stdout + proc.stderr, latex / "book.pdf", latex / "book.aux")
 
 

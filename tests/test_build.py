@@ -232,3 +232,5 @@ def test_the_student_edition_keeps_every_exercise_and_drops_every_solution(tmp_p
         assert code and all(line in page_text(built_book.html / page) for line in code), page  # the check can see them
         assert not any(line in page_text(student_html / page) for line in code), page
     assert not (student_html / "_sources").exists() and not list(student_html.rglob("*.ipynb"))
+    assert not list(student_html.rglob("*.pdf")), "the PDF editions hold the solutions"
+    assert "chapter-pdf" not in (student_html / "book/part1/softmax.html").read_text()

@@ -68,3 +68,62 @@ def test_make_pdf_without_latex_stops_naming_the_packages(tmp_path):
     )
     assert proc.returncode != 0
     assert "apt-get install texlive-latex-extra" in proc.stderr, proc.stderr
+
+
+def _text(pdf_path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _chapter_paths():
+    return [p for p in toc_files() if "/part" in p.as_posix()]
+
+
+def test_every_chapter_has_its_own_pdf_with_its_title_and_no_unresolved_reference(pdf):
+    built, _ = pdf
+    latex = built.pdf.parent
+    made = sorted(p.name for p in latex.glob("chapter-*.pdf"))
+    assert made == sorted(f"chapter-{p.stem}.pdf" for p in _chapter_paths())
+    for (number, title), path in zip(numbered_chapters(), _chapter_paths()):
+        text = _text(latex / f"chapter-{path.stem}.pdf")
+        flat = re.sub(r"\s+", " ", text)
+        assert re.search(rf"\b{number} {re.escape(title)}", flat, re.I), f"{path.stem}.pdf lacks '{number} {title}'"
+        assert "??" not in text, f"{path.stem}.pdf has an unresolved reference"
+        assert "(PDF_DIR)" not in text
+
+
+def test_chapter_pdfs_number_equations_as_the_html(pdf, built_book):
+    built, _ = pdf
+    latex = built.pdf.parent
+    compared = 0
+    for path in _chapter_paths():
+        rel = path.relative_to(ROOT).with_suffix(".html")
+        html = (built_book.html / rel).read_text()
+        html_numbers = dict(re.findall(r'id="equation-([^"]+)"[^>]*>\s*<span class="eqno">\(([0-9.]+)\)', html))
+        aux = (latex / f"chapter-{path.stem}.aux").read_text(errors="replace")
+        pdf_numbers = dict(re.findall(r"\\newlabel\{equation:[^}]*:([^:}]+)\}\{\{([0-9.]+)\}", aux))
+        assert html_numbers == pdf_numbers, (path.stem, html_numbers, pdf_numbers)
+        compared += len(html_numbers)
+    assert compared >= 80, compared
+
+
+def test_references_to_other_chapters_link_to_the_html_edition(pdf):
+    built, _ = pdf
+    latex = built.pdf.parent
+    linked = 0
+    for path in _chapter_paths():
+        tex = (latex / f"chapter-{path.stem}.tex").read_text()
+        own = path.relative_to(ROOT).with_suffix("").as_posix()
+        # every internal LaTeX reference stays inside the chapter's own document
+        others = [label for label in re.findall(r"\\(?:hyperref\[|ref\{|eqref\{)\\detokenize\{([^}:]+):", tex) if label != own]
+        assert not others, (path.stem, sorted(set(others))[:5])
+        linked += len(re.findall(r"\\sphinxhref\{\.\./book/[^}]+\.html", tex))
+    assert linked >= 15, f"only {linked} references to other pages became links to the HTML edition"
+
+
+def test_each_chapter_page_links_its_own_pdf(pdf, built_book):
+    for path in _chapter_paths():
+        rel = path.relative_to(ROOT).with_suffix(".html")
+        html = (built_book.html / rel).read_text()
+        href = f"../../chapters/{path.stem}.pdf"
+        assert f'href="{href}"' in html, f"{rel} does not link {href}"
+        assert (built_book.html / "chapters" / f"{path.stem}.pdf").is_file()

@@ -1,4 +1,4 @@
-"""Link the PDF edition only where it was built.
+"""Link the PDF edition only where it was built; build and link one PDF per chapter.
 
 The preface links ``softmax-cross-entropy-kl.pdf``, which ``make pdf`` puts in
 ``_build/pdf`` (an ``html_extra_path``, copied to the site's root). On a machine
@@ -34,7 +34,134 @@ def _adjust_link(app, pagename, templatename, context, doctree):
         context["body"] = body.replace(_LINKED, _UNBUILT)
 
 
+# ---- one PDF per chapter -----------------------------------------------------------------
+#
+# ``make pdf`` builds, beside the book, one LaTeX document per numbered chapter (Sphinx
+# compiles every document listed in ``latex_documents``). In a chapter's PDF:
+#   - the chapter keeps its number, so its equations and figures are numbered as in the
+#     HTML (5.3 stays 5.3);
+#   - a reference to another chapter, or to the bibliography, becomes a link to that page
+#     of the HTML edition, with the text the HTML shows ("(2.4)", "Fig. 3.1"), instead of
+#     an unresolvable LaTeX reference ("??").
+# ``make pdf`` copies the chapter PDFs to _build/pdf/chapters/, and each chapter page of
+# the HTML links its own PDF when it was built.
+
+CHAPTER_DIR = "chapters"
+
+
+def chapter_numbers(env) -> dict[str, int]:
+    """The numbered chapters: docname -> chapter number, as the HTML numbers them."""
+    return {doc: numbers[""][0] for doc, numbers in env.toc_secnumbers.items() if len(numbers.get("", ())) == 1}
+
+
+def chapter_stem(docname: str) -> str:
+    return docname.rsplit("/", 1)[-1]
+
+
+def _add_chapter_documents(app, env):
+    if app.builder.name != "latex":
+        return
+    book = list(app.config.latex_documents[0])
+    known = {entry[0] for entry in app.config.latex_documents}
+    documents = list(app.config.latex_documents)
+    for docname, _number in sorted(chapter_numbers(env).items(), key=lambda item: item[1]):
+        if docname not in known:
+            title = env.titles[docname].astext()
+            documents.append((docname, f"chapter-{chapter_stem(docname)}.tex", title, book[3], "manual", False))
+    app.config.latex_documents = documents
+
+
+def html_url(app, docname: str) -> str:
+    """Where the HTML edition has ``docname``: absolute with ``html_baseurl``, else relative to _build/pdf/chapters/."""
+    base = (app.config.html_baseurl or "").rstrip("/")
+    return f"{base}/{docname}.html" if base else f"../{docname}.html"
+
+
+def _link_other_documents_to_html(app):
+    """In a chapter's LaTeX document, a reference to a page it does not contain points to the HTML edition."""
+    builder = app.builder
+    if builder.name != "latex":
+        return
+    in_this_document = builder.get_target_uri
+
+    def get_target_uri(docname, typ=None):
+        if docname in builder.docnames:
+            return in_this_document(docname, typ)
+        return html_url(app, docname)
+
+    builder.get_target_uri = get_target_uri
+
+
+def _number_chapter_as_in_html(app, doctree, docname):
+    if app.builder.name != "latex":
+        return
+    from docutils import nodes
+    from sphinx import addnodes
+
+    number = chapter_numbers(app.env).get(docname)
+    if number is not None:
+        # A chapter's own document. LaTeX takes a document's first heading as its title and
+        # its second level as chapters; so the chapter goes one level down, under a heading
+        # carrying the book's title, and keeps its own heading as a \chapter, stepped by
+        # \setcounter to its number in the book.
+        book = nodes.section("", nodes.title("", app.config.project), ids=["ce-book"])
+        book += nodes.raw("", rf"\setcounter{{chapter}}{{{number - 1}}}", format="latex")
+        book.extend(doctree.children)
+        doctree.children = []
+        doctree += book
+    # a numbered reference ({numref}) to another page: LaTeX would \ref a label it does not have
+    for ref in list(doctree.findall(addnodes.number_reference)):
+        if not ref.get("refuri", "%").startswith("%"):
+            ref.replace_self(nodes.reference("", "", *ref.children, refuri=ref["refuri"]))
+    # an equation of another page ({eq}): its number as the HTML shows it, linked to the HTML
+    from sphinx.builders.latex.nodes import math_reference
+
+    for ref in list(doctree.findall(math_reference)):
+        if ref["docname"] not in app.builder.docnames:
+            anchor = f"equation-{ref['target']}"
+            numbers = app.env.toc_fignumbers.get(ref["docname"], {}).get("displaymath", {}).get(anchor, ())
+            text = (app.config.math_eqref_format or "({number})").format(number=".".join(map(str, numbers)))
+            ref.replace_self(nodes.reference("", text, refuri=f"{html_url(app, ref['docname'])}#{anchor}"))
+
+
+def chapter_pdf(app, docname: str):
+    """The built PDF of a chapter, if ``make pdf`` made it."""
+    for folder in app.config.html_extra_path:
+        path = Path(app.confdir, folder, CHAPTER_DIR, f"{chapter_stem(docname)}.pdf")
+        if path.is_file():
+            return path
+    return None
+
+
+def _mark_chapters(app, env, added, changed, removed):
+    built = {doc: chapter_pdf(app, doc) is not None for doc in chapter_numbers(env)}
+    if getattr(env, "ce_chapter_pdfs", None) == built:
+        return []
+    env.ce_chapter_pdfs = built
+    return list(built)
+
+
+def _link_chapter_pdf(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if app.builder.format != "html" or not body or pagename not in chapter_numbers(app.env):
+        return
+    if chapter_pdf(app, pagename) is None:
+        return
+    depth = pagename.count("/")
+    href = "../" * depth + f"{CHAPTER_DIR}/{chapter_stem(pagename)}.pdf"
+    link = f'<p class="chapter-pdf"><a href="{href}">This chapter as a PDF</a></p>'
+    context["body"] = body.replace("</h1>", "</h1>\n" + link, 1)
+
+
 def setup(app):
     app.connect("env-get-outdated", _mark_pages)
     app.connect("html-page-context", _adjust_link)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    # chapter numbers exist once the toctrees are numbered: after reading in an incremental
+    # build (env-updated), only at the consistency check in a fresh one
+    app.connect("env-updated", _add_chapter_documents)
+    app.connect("env-check-consistency", _add_chapter_documents)
+    app.connect("builder-inited", _link_other_documents_to_html)
+    app.connect("doctree-resolved", _number_chapter_as_in_html)
+    app.connect("env-get-outdated", _mark_chapters)
+    app.connect("html-page-context", _link_chapter_pdf)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -4,8 +4,8 @@
 sphinx-exercise has gathered each gated solution (``solution-start`` ... ``solution-end``,
 prose and code cells alike) into one solution node, this extension removes every
 solution node, so neither its text nor its code reaches the page. The exercises stay.
-The sources and executed notebooks (which hold the solutions) are not offered for
-download in this edition.
+The sources and executed notebooks, and the PDF editions (all of which hold the
+solutions), are not offered for download in this edition.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def _remove_solutions(app, doctree, docname):
 def _no_sources(app, config):
     if config.ce_student_edition:
         config.html_copy_source = False
+        config.html_extra_path = []  # the PDFs in _build/pdf hold the solutions
         config.html_show_sourcelink = False
         config.html_theme_options = {**config.html_theme_options, "use_download_button": False}
 
