@@ -1,8 +1,12 @@
-r"""The one log-sum-exp and the one softmax that every public function builds on.
+r"""The log-sum-exp and softmax kernels that every public function builds on.
 
 With :math:`a = \max_i x_i` (attained at :math:`i = m`) and
 :math:`s = \sum_{i \ne m} e^{x_i - a}`, log-sum-exp is :math:`a + \operatorname{log1p}(s)`
 and the softmax is :math:`e^{x_k - a} / (1 + s)` [BHH21]_ (see :mod:`ce_lib.activations`).
+:func:`logsumexp_parts` computes :math:`a`, :math:`m` and :math:`s` (log-sum-exp,
+log-softmax, the losses, and the softmax of the gradients, which need :math:`s` on its
+own); :func:`softmax_rows` is the public softmax, which needs only :math:`1 + s` and so
+skips locating :math:`m`.
 
 The kernels work on a 2-d array of rows, the classes along the last axis: :func:`as_rows`
 reshapes any input to that form and :func:`from_rows` undoes it. The public functions walk
@@ -68,6 +72,55 @@ def scratch(rows: np.ndarray) -> np.ndarray:
     return np.empty((min(rows.shape[0], block_rows(rows)), rows.shape[1]), dtype=rows.dtype)
 
 
+#: Rows of at most this many entries are reduced column by column (see :func:`row_max`).
+NARROW_ROWS = 16
+
+
+def row_max(x: np.ndarray) -> np.ndarray:
+    """The largest entry of each row of a 2-d ``x``, shape (n, 1); NaN where a row holds NaN.
+
+    NumPy reduces a row at a time, with a fixed cost per row that dominates when rows are
+    short (ten classes); a narrow block is reduced instead column by column, ``C - 1``
+    vectorised maxima over all its rows at once (three times faster for ten classes).
+    """
+    if x.shape[1] > NARROW_ROWS:
+        return np.max(x, axis=1, keepdims=True)
+    m = x[:, :1].copy()
+    for j in range(1, x.shape[1]):
+        np.maximum(m[:, 0], x[:, j], out=m[:, 0])
+    return m
+
+
+def row_sum(x: np.ndarray) -> np.ndarray:
+    """The sum of each row of a 2-d ``x``, shape (n, 1): column by column for narrow rows, as :func:`row_max`."""
+    if x.shape[1] > NARROW_ROWS:
+        return np.add.reduce(x, axis=1, keepdims=True)
+    s = x[:, :1].copy()
+    for j in range(1, x.shape[1]):
+        np.add(s[:, 0], x[:, j], out=s[:, 0])
+    return s
+
+
+def softmax_rows(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The softmax of each row of a 2-d ``x`` into ``out``: ``e / sum(e)`` with ``e = exp(x - a)``.
+
+    Three passes and two row reductions, nothing more: the largest term is ``e^0 = 1``
+    exactly, so the sum is ``1 + s`` as in :func:`softmax_parts`, rounded in another
+    order. Rows whose maximum is not finite (only ``-inf``, or holding NaN or ``+inf``)
+    give NaN throughout, as SciPy.
+    """
+    a = row_max(x)
+    finite = np.isfinite(a)
+    if finite.all():  # the usual case: x - a <= 0, so nothing overflows
+        np.exp(np.subtract(x, a, out=out), out=out)
+        return np.divide(out, row_sum(out), out=out)
+    with np.errstate(invalid="ignore"):  # inf - inf in rows of +-inf, made NaN below anyway
+        np.exp(np.subtract(x, a, out=out), out=out)
+        np.divide(out, row_sum(out), out=out)
+    out[~finite[:, 0]] = np.nan
+    return out
+
+
 class LogSumExpParts(NamedTuple):
     """The pieces of log-sum-exp of each row of an (n, C) block; ``max``, ``rest`` and ``shift`` have shape (n, 1)."""
 
@@ -98,7 +151,7 @@ def logsumexp_parts(x: np.ndarray, buf: np.ndarray | None = None, shifted: np.nd
         with np.errstate(over="ignore", invalid="ignore"):
             np.exp(np.subtract(x, shift, out=buf if shifted is None else shifted), out=buf)
     buf.reshape(-1)[at_max] = 0  # leave out the maximum: its term is exactly 1
-    return LogSumExpParts(a, at_max, np.add.reduce(buf, axis=1, keepdims=True), buf, shift)
+    return LogSumExpParts(a, at_max, row_sum(buf), buf, shift)
 
 
 def shifted_scores(x: np.ndarray, parts: LogSumExpParts, shifted: np.ndarray | None = None) -> np.ndarray:

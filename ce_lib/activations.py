@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores, softmax_parts
+from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores, softmax_rows
 from ._validation import as_float_array, check_axis, check_unit_interval
 
 __all__ = ["log_sigmoid", "log_softmax", "logit", "logsumexp", "sigmoid", "softmax", "softplus"]
@@ -270,7 +270,11 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
 def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     r"""Softmax along ``axis``: scores to a probability distribution.
 
-    .. math:: \operatorname{softmax}(x)_k = \frac{e^{x_k}}{\sum_{j=1}^{C} e^{x_j}} = \exp\big((x_k - a) - \operatorname{log1p}(s)\big)
+    .. math:: \operatorname{softmax}(x)_k = \frac{e^{x_k}}{\sum_{j=1}^{C} e^{x_j}} = \frac{e^{x_k - a}}{\sum_{j=1}^{C} e^{x_j - a}},
+              \qquad a = \max_j x_j
+
+    computed in the second form: every exponent is at most 0, so nothing overflows, and the
+    largest term of the sum is exactly 1.
 
     The result is unchanged by adding the same constant to every score.
 
@@ -306,5 +310,5 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     x2 = as_rows(x, axis)
     out = np.empty_like(x2)
     for b in row_blocks(x2):
-        softmax_parts(x2[b], out[b])  # the block's softmax, computed in place in the output
+        softmax_rows(x2[b], out[b])  # the block's softmax, computed in place in the output
     return from_rows(out, x.shape, axis)

@@ -56,7 +56,7 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
 
 
 def _softmax_and_complement(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The softmax over the last axis (the library's one softmax) and ``1 - q`` without cancellation."""
+    """The softmax over the last axis, as ``e / (1 + s)``, and ``1 - q`` without cancellation (which needs ``s``)."""
     q, parts = softmax_parts(as_rows(x, -1))
     return from_rows(q, x.shape, -1), from_rows(softmax_complement(q, parts), x.shape, -1)
 
