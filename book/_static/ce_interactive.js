@@ -74,16 +74,17 @@
     return el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "ce-drawing" }, figure);
   }
 
-  /* A plot area: maps data to pixels, draws axes with a few ticks. */
-  function plot(svg, box, xRange, yRange, xLabel, yLabel) {
+  /* A plot area: maps data to pixels, draws axes with a few ticks (or the [x, label] pairs of xTicks). */
+  function plot(svg, box, xRange, yRange, xLabel, yLabel, xTicks) {
     const [x0, y0, w, h] = box;
     const X = (x) => x0 + ((x - xRange[0]) / (xRange[1] - xRange[0])) * w;
     const Y = (y) => y0 + h - ((y - yRange[0]) / (yRange[1] - yRange[0])) * h;
     const g = el("svg:g", {}, svg);
     el("svg:line", { x1: x0, y1: y0 + h, x2: x0 + w, y2: y0 + h, class: "ce-axis" }, g);
     el("svg:line", { x1: x0, y1: y0, x2: x0, y2: y0 + h, class: "ce-axis" }, g);
-    for (const t of [xRange[0], (xRange[0] + xRange[1]) / 2, xRange[1]]) {
-      el("svg:text", { x: X(t), y: y0 + h + 16, "text-anchor": "middle", class: "ce-tick" }, g, String(+t.toFixed(2)));
+    const ticks = xTicks || [xRange[0], (xRange[0] + xRange[1]) / 2, xRange[1]].map((t) => [t, String(+t.toFixed(2))]);
+    for (const [t, label] of ticks) {
+      el("svg:text", { x: X(t), y: y0 + h + 16, "text-anchor": "middle", class: "ce-tick" }, g, label);
     }
     for (const t of [yRange[0], (yRange[0] + yRange[1]) / 2, yRange[1]]) {
       el("svg:text", { x: x0 - 6, y: Y(t) + 4, "text-anchor": "end", class: "ce-tick" }, g, String(+t.toFixed(2)));
@@ -107,12 +108,12 @@
     // T from 0.05 to 20 on a log scale, rounded to 3 significant digits: what is shown is what is used
     const T = (i) => Number((0.05 * Math.pow(400, i / steps)).toPrecision(3));
     const svg = drawing(figure, 600, 250, "Bar chart of the softmax probabilities of the scores at the chosen temperature");
-    const area = plot(svg, [60, 30, 520, 170], [0, scores.length], [0, 1], "class (score)", "probability");
-    const bars = scores.map((s, k) => {
+    const classes = scores.map((s, k) => [k + 0.5, `${k + 1} (${s})`]);
+    const area = plot(svg, [60, 30, 520, 170], [0, scores.length], [0, 1], "class (score)", "probability", classes);
+    const bars = scores.map((_, k) => {
       const x = area.X(k + 0.2);
       const bar = el("svg:rect", { x, width: area.X(0.6) - area.X(0), class: `ce-bar ce-c${k % 3}` }, area.g);
       const value = el("svg:text", { x: x + (area.X(0.6) - area.X(0)) / 2, "text-anchor": "middle", class: "ce-value" }, area.g);
-      el("svg:text", { x: area.X(k + 0.5), y: 250 - 2, "text-anchor": "middle", class: "ce-tick" }, area.g, `${k + 1} (${s})`);
       return { bar, value };
     });
     const { refresh } = controls(
@@ -143,11 +144,12 @@
     const steps = 100;
     const q = (i) => a.map((ai, k) => (1 - i / steps) * ai + (i / steps) * b[k]);
     const svg = drawing(figure, 600, 260, "Left: bars of p and q for each outcome. Right: KL(p||q) and KL(q||p) as q moves from a to b");
-    const left = plot(svg, [50, 30, 200, 170], [0, p.length], [0, 1], "outcome", "probability");
+    const outcomes = p.map((_, k) => [k + 0.5, String(k + 1)]);
+    const left = plot(svg, [50, 30, 200, 170], [0, p.length], [0, 1], "outcome", "probability", outcomes);
     p.forEach((pk, k) => el("svg:rect", { x: left.X(k + 0.1), y: left.Y(pk), width: left.X(0.38) - left.X(0), height: left.Y(0) - left.Y(pk), class: "ce-bar ce-c0" }, left.g));
     const qBars = p.map((_, k) => el("svg:rect", { x: left.X(k + 0.52), width: left.X(0.38) - left.X(0), class: "ce-bar ce-c1" }, left.g));
-    el("svg:text", { x: 60, y: 14, class: "ce-key ce-c0-text" }, svg, "p (fixed)");
-    el("svg:text", { x: 160, y: 14, class: "ce-key ce-c1-text" }, svg, "q");
+    el("svg:text", { x: 150, y: 12, class: "ce-key ce-c0-text" }, svg, "p (fixed)");
+    el("svg:text", { x: 225, y: 12, class: "ce-key ce-c1-text" }, svg, "q");
     const lambdas = grid(0, steps, steps);
     const forward = lambdas.map((i) => kl(p, q(i)));
     const reverse = lambdas.map((i) => kl(q(i), p));
@@ -155,8 +157,8 @@
     const right = plot(svg, [330, 30, 250, 170], [0, 1], [0, Number(top.toPrecision(2))], "λ (q = (1 − λ) a + λ b)", "nats");
     curve(right, lambdas.map((i) => i / steps), forward, "ce-c0");
     curve(right, lambdas.map((i) => i / steps), reverse, "ce-c1");
-    el("svg:text", { x: 420, y: 14, class: "ce-key ce-c0-text" }, svg, "KL(p‖q)");
-    el("svg:text", { x: 500, y: 14, class: "ce-key ce-c1-text" }, svg, "KL(q‖p)");
+    el("svg:text", { x: 430, y: 12, class: "ce-key ce-c0-text" }, svg, "KL(p‖q)");
+    el("svg:text", { x: 510, y: 12, class: "ce-key ce-c1-text" }, svg, "KL(q‖p)");
     const marker = el("svg:line", { y1: right.Y(0), y2: 30, class: "ce-marker" }, right.g);
     const dots = [el("svg:circle", { r: 4, class: "ce-dot ce-c0" }, right.g), el("svg:circle", { r: 4, class: "ce-dot ce-c1" }, right.g)];
     const { refresh } = controls(
@@ -202,8 +204,8 @@
     curve(left, zs, zs.map((z) => softplus(z)), "ce-c1");
     curve(right, zs, zs.map((z) => sigmoid(z) - 1), "ce-c0");
     curve(right, zs, zs.map((z) => sigmoid(z)), "ce-c1");
-    el("svg:text", { x: 60, y: 14, class: "ce-key ce-c0-text" }, svg, "label y = 1");
-    el("svg:text", { x: 170, y: 14, class: "ce-key ce-c1-text" }, svg, "label y = 0");
+    el("svg:text", { x: 130, y: 12, class: "ce-key ce-c0-text" }, svg, "label y = 1");
+    el("svg:text", { x: 220, y: 12, class: "ce-key ce-c1-text" }, svg, "label y = 0");
     const dots = [left, left, right, right].map((area, j) => el("svg:circle", { r: 5, class: `ce-dot ce-c${j % 2}` }, area.g));
     const { input, refresh } = controls(
       figure,
