@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "DPS",
     "FUNCTIONS",
+    "ce_lib_functions",
     "LOGIT_POINTS",
     "SCALAR_POINTS",
     "exact_log_softmax",
@@ -213,6 +214,26 @@ LOGIT_POINTS = np.array(
 
 #: What :func:`worst_scaled_errors` measures, and how each library's function is called.
 FUNCTIONS = ("logsumexp", "log_softmax", "softmax", "cross_entropy")
+
+
+def ce_lib_functions() -> dict[str, Callable[..., Any]]:
+    """``ce_lib``'s own functions under the names of :data:`FUNCTIONS`, as :func:`worst_scaled_errors` takes them.
+
+    Examples
+    --------
+    >>> from ce_lib import accuracy
+    >>> max(accuracy.worst_scaled_errors(accuracy.ce_lib_functions()).values()) <= 4
+    True
+    """
+    from .activations import log_softmax, logsumexp, softmax
+    from .losses import softmax_cross_entropy
+
+    return {
+        "logsumexp": logsumexp,
+        "log_softmax": log_softmax,
+        "softmax": softmax,
+        "cross_entropy": lambda v, k: softmax_cross_entropy(v, np.array(k)),
+    }
 
 
 def worst_scaled_errors(
