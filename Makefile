@@ -6,11 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Two environments in one venv: what `make book` needs (requirements-book.txt), and everything (requirements.txt).
+BOOK_STAMP := $(VENV)/.installed-book
 STAMP  := $(VENV)/.installed
 BUILD  := _build
-CACHE_STAMP := $(BUILD)/.requirements.sha256
+# Every transitive dependency pinned (make lock regenerates it); installs use it as constraints.
+LOCK   := requirements.lock
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK)
 
-.PHONY: help venv book book-student test test-fast lint lab notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist
+.PHONY: help venv book book-student test test-fast lint lab lock notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist wheel
 
 PDF_DIR  := $(BUILD)/pdf
 PDF_NAME := softmax-cross-entropy-kl.pdf
@@ -18,6 +22,7 @@ PDF_NAME := softmax-cross-entropy-kl.pdf
 TEX_PACKAGES := texlive-latex-extra texlive-fonts-recommended texlive-latex-recommended tex-gyre latexmk poppler-utils
 BROWSER_PACKAGES := chromium
 BUILD_BOOK := $(BIN)/python tools/build_book.py
+TEST_WORKERS ?= 4
 # Tests that need no book build, browser, LaTeX or notebook execution.
 FAST := -m "not build and not browser and not pdf and not notebooks"
 
@@ -32,6 +37,7 @@ help:
 	@echo "make bench  run the benchmarks"
 	@echo "make torch  install the optional PyTorch extra for the parity tests"
 	@echo "make dist   build ce_lib's wheel and sdist into dist/ and check them with twine"
+	@echo "make lock   regenerate requirements.lock (every transitive pin) from requirements.txt with uv"
 	@echo "make lint   ruff check, ruff format --check (tools/chapters.py format fixes the chapters) and mypy --strict ce_lib"
 	@echo "make tex-packages   print the Debian packages the PDF edition needs"
 
@@ -45,20 +51,21 @@ check-python:
 	  echo "       Install it (Debian/Ubuntu: apt-get install python3-venv)." >&2; \
 	  exit 1; }
 
-$(STAMP): requirements.txt requirements-reader.txt pyproject.toml | check-python
+$(BOOK_STAMP): requirements-book.txt requirements-reader.txt $(LOCK) pyproject.toml | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(PIP) -r requirements-book.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(STAMP): requirements.txt $(BOOK_STAMP)
+	$(PIP) -r requirements.txt
 	touch $@
 
 venv: $(STAMP)
 
-# jupyter-cache keys on notebook code only: drop the cache when the pinned dependencies change.
-$(CACHE_STAMP): requirements.txt requirements-reader.txt
-	rm -rf $(BUILD)/.jupyter_cache
-	mkdir -p $(BUILD)
-	sha256sum requirements.txt requirements-reader.txt > $@
+# The lock: uv resolves requirements.txt for Python 3.11 (the oldest the project supports).
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements.txt -o $(LOCK) --python-version 3.11 --custom-compile-command "make lock" --quiet
 
 check-latex:
 	@for tool in pdflatex latexmk kpsewhich; do command -v $$tool >/dev/null || { \
@@ -68,7 +75,7 @@ check-latex:
 	  echo "error: LaTeX is installed but tgtermes.sty (TeX Gyre fonts) is missing." >&2; \
 	  echo "       Install (Debian/Ubuntu): apt-get install $(TEX_PACKAGES)" >&2; exit 1; }
 
-pdf: check-latex $(STAMP) $(CACHE_STAMP)
+pdf: check-latex $(BOOK_STAMP)
 	$(BUILD_BOOK) pdflatex
 	mkdir -p $(PDF_DIR)
 	cp $(BUILD)/latex/book.pdf $(PDF_DIR)/$(PDF_NAME)
@@ -77,12 +84,18 @@ pdf: check-latex $(STAMP) $(CACHE_STAMP)
 	@echo "The PDF edition is at $(CURDIR)/$(PDF_DIR)/$(PDF_NAME), one PDF per chapter in $(PDF_DIR)/chapters/"
 
 # The student edition: every exercise, no solution (book/_ext/student_edition.py).
-book-student: $(STAMP) $(CACHE_STAMP)
+book-student: $(BOOK_STAMP)
 	mkdir -p $(PDF_DIR)
 	CE_STUDENT_EDITION=1 $(BUILD_BOOK) html --path-output $(BUILD)/student
 	@echo "The student edition is at $(CURDIR)/$(BUILD)/student/_build/html/index.html"
 
-# ce_lib's wheel and sdist (the version comes from ce_lib/_version.py); the book offers the wheel for download.
+# ce_lib's wheel (the version comes from ce_lib/_version.py); the book offers it for download.
+wheel: $(BOOK_STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --wheel --outdir dist .
+	mkdir -p $(BUILD)/dist && rm -f $(BUILD)/dist/*.whl && cp dist/*.whl $(BUILD)/dist/
+
+# The wheel and the sdist, checked with twine.
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --no-isolation --outdir dist .
@@ -90,7 +103,7 @@ dist: $(STAMP)
 	mkdir -p $(BUILD)/dist && rm -f $(BUILD)/dist/*.whl && cp dist/*.whl $(BUILD)/dist/
 
 # The HTML links to the PDF edition: build it first where LaTeX is installed.
-book: $(STAMP) $(CACHE_STAMP) dist
+book: $(BOOK_STAMP) wheel
 	mkdir -p $(PDF_DIR)
 	@if $(MAKE) --no-print-directory -s check-latex 2>/dev/null; then $(MAKE) --no-print-directory pdf; \
 	 else echo "note: LaTeX not found, so the HTML will link to a PDF that was not built (apt-get install $(TEX_PACKAGES))"; fi
@@ -107,9 +120,17 @@ $(CFF_STAMP): requirements-cff.txt | check-python
 	$(CFF_VENV)/bin/python -m pip install --quiet -r requirements-cff.txt
 	touch $@
 
-test: $(STAMP) $(CACHE_STAMP) $(CFF_STAMP) lint
-	mkdir -p $(PDF_DIR)
-	$(BIN)/python -m pytest
+READER_VENV := .venv-reader
+# Every chapter is executed once: nbval re-runs a copy of each committed notebook, alone in a folder
+# outside the repository, in the reader's environment (tools/reader_env.py), and compares its outputs.
+# pytest-xdist spreads the tests over the cores; --dist loadgroup keeps each notebook's cells, and the
+# builds with the tests that read them, on one worker (tests/conftest.py). The slowest 25 are listed.
+test: $(STAMP) $(CFF_STAMP) lint
+	outside="$$(mktemp -d)"; status=0; \
+	$(BIN)/python tools/reader_env.py $(READER_VENV) "$$outside" && \
+	JUPYTER_PATH="$(CURDIR)/$(READER_VENV)/share/jupyter" CE_READER_NOTEBOOKS="$$outside" \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 --nbval-kernel-name ce-reader \
+	  tests ce_lib book/_ext "$$outside" || status=$$?; rm -rf "$$outside"; exit $$status
 
 test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest $(FAST) tests ce_lib
@@ -127,12 +148,14 @@ tex-packages:
 system-packages:
 	@echo $(BROWSER_PACKAGES) $(TEX_PACKAGES)
 
-# The optional PyTorch extra, pinned once in pyproject.toml.
+# The optional PyTorch extra, pinned once in pyproject.toml (outside the lock; its own dependencies are constrained by it).
 torch: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[torch]"
+	$(PIP) --no-build-isolation -e ".[torch]"
 
+# JupyterLab on the chapters' MyST sources: they open as notebooks, and the generated .ipynb files are hidden,
+# so an author cannot edit one by mistake (tools/lab.py).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/python tools/lab.py
 
 # Regenerate each chapter's executed notebook from its MyST source (only changed files are rewritten).
 notebooks: $(STAMP)
@@ -142,4 +165,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(BUILD) .pytest_cache .hypothesis .mypy_cache .ruff_cache dist build
+	rm -rf $(BUILD) $(READER_VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache dist build

@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 sys.path.insert(0, str(BOOK / "_ext"))
 
-import verification_ledger  # noqa: E402
+import book_toc  # noqa: E402
 from verification_ledger import SOUND_KINDS, Chapter, ledger_rows, read_chapter  # noqa: E402,F401
 
 
 def toc_files() -> list[Path]:
     """Every page listed in _toc.yml, as the source Sphinx builds (a chapter's ``.md``, not its notebook)."""
-    return verification_ledger.toc_files(ROOT)
+    return book_toc.pages(ROOT)
+
+
+def chapter_sources() -> list[Path]:
+    """The numbered chapters' sources, in order (``book_toc.chapters``)."""
+    return [chapter.source for chapter in book_toc.chapters(ROOT)]
 
 
 def notebooks() -> list[Path]:
@@ -29,12 +34,7 @@ def notebooks() -> list[Path]:
 
 def chapter_title(path: Path) -> str:
     """The text of a page's first level-1 heading."""
-    fence = False
-    for line in path.read_text().splitlines():
-        fence ^= line.startswith("```")
-        if not fence and line.startswith("# "):
-            return line[2:].strip()
-    raise AssertionError(f"{path.name} has no level-1 heading")
+    return book_toc.title(path)
 
 
 def coverage() -> tuple[int, int, list[Chapter]]:

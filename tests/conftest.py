@@ -1,7 +1,17 @@
-"""Shared fixtures: the strictly built book, and the equation-coverage line in the test summary."""
+"""Shared fixtures: the strictly built book, and the equation-coverage line in the test summary.
+
+Nothing here writes into the repository's own ``_build``: every build goes to a temporary
+folder, with its own execution cache (seeded from the committed notebooks by
+``tools/build_book.py``) and, when the PDF tests run, its own PDF edition.
+
+Under pytest-xdist (``make test``), ``--dist loadgroup`` keeps together what must share
+a worker: every test that reads the built book (one build per worker that runs them), and
+each notebook's cells (nbval runs them in one kernel, in order).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -10,7 +20,7 @@ from pathlib import Path
 import build_book
 import numpy as np
 import pytest
-from book_sources import ROOT, coverage
+from book_sources import coverage
 
 
 @dataclass
@@ -21,7 +31,6 @@ class Build:
 
 
 PDF_NAME = "softmax-cross-entropy-kl.pdf"
-PDF_DIR = ROOT / "_build" / "pdf"
 
 
 def latex_available() -> bool:
@@ -36,35 +45,57 @@ class PdfBuild:
     log: str
     pdf: Path
     aux: Path
+    folder: Path  # the PDF edition as `make pdf` lays it out: the book, and chapters/<chapter>.pdf
 
 
 @pytest.fixture(scope="session")
 def built_pdf(tmp_path_factory) -> PdfBuild | None:
-    """The PDF edition (Jupyter Book's pdflatex builder), copied to _build/pdf for the HTML to link to."""
-    PDF_DIR.mkdir(parents=True, exist_ok=True)
+    """The PDF edition (Jupyter Book's pdflatex builder), laid out as ``make pdf`` does, in a temporary folder."""
     if not latex_available():
         return None
     out = tmp_path_factory.mktemp("pdf")
     proc = build_book.run("pdflatex", path_output=out)
     latex = out / "_build" / "latex"
+    folder = tmp_path_factory.mktemp("pdf-edition")
     if proc.returncode == 0:  # as `make pdf` does: the book, and one PDF per chapter
-        shutil.copy(latex / "book.pdf", PDF_DIR / PDF_NAME)
-        shutil.rmtree(PDF_DIR / "chapters", ignore_errors=True)
-        (PDF_DIR / "chapters").mkdir()
+        shutil.copy(latex / "book.pdf", folder / PDF_NAME)
+        (folder / "chapters").mkdir()
         for chapter in latex.glob("chapter-*.pdf"):
-            shutil.copy(chapter, PDF_DIR / "chapters" / chapter.name.removeprefix("chapter-"))
-    return PdfBuild(proc.returncode, proc.stdout + proc.stderr, latex / "book.pdf", latex / "book.aux")
+            shutil.copy(chapter, folder / "chapters" / chapter.name.removeprefix("chapter-"))
+    return PdfBuild(proc.returncode, proc.stdout + proc.stderr, latex / "book.pdf", latex / "book.aux", folder)
+
+
+def _pdf_tests_selected(session) -> bool:
+    return any(item.get_closest_marker("pdf") for item in session.items)
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory, built_pdf) -> Build:
-    """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session."""
+def built_book(request, tmp_path_factory) -> Build:
+    """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session.
+
+    When PDF tests are selected, the PDF edition is built first and the HTML links it, as
+    ``make book`` does with LaTeX installed; with ``-m "not pdf"`` the HTML is built alone.
+    """
+    pdf_folder = tmp_path_factory.mktemp("no-pdf")
+    if _pdf_tests_selected(request.session):
+        pdf = request.getfixturevalue("built_pdf")
+        if pdf is not None:
+            pdf_folder = pdf.folder
     out = tmp_path_factory.mktemp("book")
-    proc = build_book.run("html", path_output=out)
+    proc = build_book.run("html", path_output=out, env={**os.environ, "CE_PDF_DIR": str(pdf_folder)})
     return Build(proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html")
 
 
+def pytest_configure(config):
+    """With ``--nbval-kernel-name`` (``make test``: the reader's kernel), that kernel runs the notebooks,
+    not the project's own environment (pyproject.toml's default, ``--nbval-current-env``, for a plain ``pytest``)."""
+    if getattr(config.option, "nbval_kernel_name", None):
+        config.option.nbval_current_env = False
+
+
 def pytest_terminal_summary(terminalreporter):
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
     try:
         done, total, _ = coverage()
     except Exception as exc:  # the coverage test itself reports the problem
@@ -83,15 +114,21 @@ def rng(request) -> np.random.Generator:
 
 
 # Markers by what a test needs, so that `-m "not build and not browser and not pdf and not notebooks"` is fast.
-# (built_book depends on built_pdf, so a test of the HTML also carries "pdf": the HTML links the PDF.)
 _NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("browser",)}
+# Fixtures whose tests share one worker under xdist: the book is built once there.
+_BOOK_FIXTURES = ("built_book", "built_pdf", "site", "browser")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        fixtures = getattr(item, "fixturenames", ())
         for fixture, markers in _NEEDS.items():
-            if fixture in getattr(item, "fixturenames", ()):
+            if fixture in fixtures:
                 for marker in markers:
                     item.add_marker(marker)
-        if item.nodeid.split("::")[0].endswith(".ipynb"):  # nbval's cells
+        path = item.nodeid.split("::")[0]
+        if path.endswith(".ipynb"):  # nbval's cells: one kernel per notebook, so one worker
             item.add_marker("notebooks")
+            item.add_marker(pytest.mark.xdist_group(path))
+        elif any(f in fixtures for f in _BOOK_FIXTURES):
+            item.add_marker(pytest.mark.xdist_group("book"))

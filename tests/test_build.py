@@ -6,7 +6,7 @@ import shutil
 
 import build_book
 import pytest
-from book_sources import ROOT, toc_files
+from book_sources import ROOT, chapter_sources, toc_files
 
 pytestmark = pytest.mark.build
 
@@ -39,8 +39,9 @@ def test_mathjax_is_bundled(built_book):
     assert (built_book.html / "book" / src.group(1).split("?")[0]).resolve().exists()
 
 
-def small_book(folder, root: str) -> None:
-    """The book's configuration and extensions in ``folder``, with ``root`` as its only page (to be written)."""
+def small_book(folder, root: str, chapters: tuple[str, ...] = ()) -> None:
+    """The book's configuration and extensions in ``folder``, with ``root`` as its first page and ``chapters``
+    as a numbered part (all to be written)."""
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, folder / name)
     for sub in ("book/_ext", "book/images", "book/_static"):
@@ -48,7 +49,12 @@ def small_book(folder, root: str) -> None:
     (folder / "ce_lib").mkdir()
     shutil.copy(ROOT / "ce_lib" / "_version.py", folder / "ce_lib" / "_version.py")
     (folder / "_build" / "pdf").mkdir(parents=True)
-    (folder / "_toc.yml").write_text(f"format: jb-book\nroot: {root}\n")
+    toc = f"format: jb-book\nroot: {root}\n"
+    if chapters:
+        toc += "parts:\n  - caption: Part\n    numbered: true\n    chapters:\n" + "".join(
+            f"      - file: {c}\n" for c in chapters
+        )
+    (folder / "_toc.yml").write_text(toc)
 
 
 def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
@@ -71,32 +77,126 @@ def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
     assert "broken" in log and "deliberately broken cell" in log, log[-3000:]
 
 
-def test_a_second_build_executes_no_notebook(built_book):
-    """jupyter-cache: with nothing changed, rebuilding executes no notebook."""
+def test_the_first_build_executes_no_notebook_and_a_second_build_neither(built_book):
+    """The build reuses the committed, executed notebooks (their fingerprint is current), and then its own cache."""
+    import chapters
+
     assert built_book.returncode == 0
+    executed = len(chapters.sources())
+    assert f"execution cache: {executed} committed notebooks seeded, 0 already cached, 0 to execute" in built_book.log
+    assert "Executing notebook" not in built_book.log, "the first build executed a notebook"
+    assert built_book.log.count("Using cached notebook") == executed
     out = built_book.html.parent.parent  # the --path-output folder of the first build
     proc = build_book.run("html", path_output=out)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
+    assert f"0 committed notebooks seeded, {executed} already cached, 0 to execute" in log
     assert "Executing notebook" not in log, "a notebook was re-executed although nothing changed"
 
 
-def test_the_pdf_edition_is_linked_only_where_it_was_built(tmp_path):
+CHAPTER = """---
+kernelspec:
+  display_name: Python 3 (ipykernel)
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell}
+print("ce_lib says", open("../ce_lib/marker.py").read().strip())
+```
+"""
+
+
+@pytest.fixture
+def executed_chapter(tmp_path):
+    """A one-chapter book whose chapter prints a file of its (stand-in) ce_lib, executed and committed."""
+    import chapters
+
+    small_book(tmp_path, "book/intro", chapters=("book/chapter",))
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    (tmp_path / "book" / "chapter.md").write_text(CHAPTER)
+    (tmp_path / "ce_lib" / "marker.py").write_text("first\n")
+    chapters.execute(tmp_path / "book" / "chapter.md", root=tmp_path)
+    return tmp_path
+
+
+def _built_chapter(folder) -> str:
+    return (folder / "_build" / "html" / "book" / "chapter.html").read_text()
+
+
+def test_a_changed_ce_lib_makes_the_build_execute_again_instead_of_showing_old_outputs(executed_chapter):
+    folder = executed_chapter
+    proc = build_book.run("html", source=folder)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "1 committed notebooks seeded" in proc.stdout and "Executing notebook" not in proc.stdout + proc.stderr
+    assert "ce_lib says first" in _built_chapter(folder)
+    (folder / "ce_lib" / "marker.py").write_text("second\n")  # a local edit to ce_lib
+    proc = build_book.run("html", source=folder)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert "0 committed notebooks seeded, 0 already cached, 1 to execute: book/chapter.md" in log
+    assert "Executing notebook" in log
+    assert "ce_lib says second" in _built_chapter(folder) and "ce_lib says first" not in _built_chapter(folder)
+
+
+def test_a_notebook_that_drifted_from_its_source_fails_the_build(executed_chapter):
+    folder = executed_chapter
+    source = folder / "book" / "chapter.md"
+    source.write_text(source.read_text().replace('"ce_lib says"', '"ce_lib now says"'))
+    proc = build_book.run("html", source=folder)
+    assert proc.returncode != 0
+    assert "differ from their sources" in proc.stdout and "chapter.ipynb: cell 1: source differs" in proc.stdout, proc.stdout
+
+
+def test_make_book_fails_on_drift_naming_the_command(executed_chapter):
+    """The command line (what `make book` runs) stops before Sphinx, saying how to fix it."""
+    import subprocess
+    import sys
+
+    folder = executed_chapter
+    source = folder / "book" / "chapter.md"
+    source.write_text(source.read_text().replace('"ce_lib says"', '"ce_lib now says"'))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_book.py"), "html", "--source", str(folder)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and "run `make notebooks`" in proc.stderr, proc.stderr
+    assert not (folder / "_build" / "html").exists()
+
+
+@pytest.fixture(scope="module")
+def downloads_book(tmp_path_factory):
+    """A two-page book (the preface's PDF paragraph, the notebooks page's wheel paragraph), built without the
+    PDF and the wheel, then again, incrementally, after both appear: ``(first pages, second pages, site)``."""
+    folder = tmp_path_factory.mktemp("downloads")
+    small_book(folder, "book/preface", chapters=("book/notebooks",))
+    pdf = re.search(r"```\{raw\} html\n<p class=\"pdf-edition\">.*?```\n", (ROOT / "book" / "preface.md").read_text(), re.S)
+    wheel = re.search(r"```\{raw\} html\n<p class=\"ce-lib-wheel\">.*?```\n", (ROOT / "book" / "notebooks.md").read_text(), re.S)
+    assert pdf, "the preface no longer has its PDF paragraph"
+    assert wheel, "the notebooks page no longer has its wheel paragraph"
+    (folder / "book" / "preface.md").write_text("# Preface\n\n" + pdf.group(0))
+    (folder / "book" / "notebooks.md").write_text("# Running the chapters\n\n" + wheel.group(0))
+    shutil.copy(ROOT / "requirements-reader.txt", folder / "requirements-reader.txt")
+    site = folder / "_build" / "html"
+    read = lambda: {name: (site / "book" / f"{name}.html").read_text() for name in ("preface", "notebooks")}
+    proc = build_book.run("html", source=folder)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    first = read()
+    (folder / "_build" / "pdf" / "softmax-cross-entropy-kl.pdf").write_bytes(b"%PDF-1.5 stand-in")
+    (folder / "_build" / "dist").mkdir()
+    (folder / "_build" / "dist" / "ce_lib-9.9.9-py3-none-any.whl").write_bytes(b"PK stand-in")
+    proc = build_book.run("html", source=folder)  # incremental: both pages must be rebuilt
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return first, read(), site
+
+
+def test_the_pdf_edition_is_linked_only_where_it_was_built(downloads_book):
     """Without LaTeX there is no PDF: the preface then says how to build it instead of linking nothing."""
-    small_book(tmp_path, "book/preface")
-    paragraph = re.search(r"```\{raw\} html\n<p class=\"pdf-edition\">.*?```\n", (ROOT / "book" / "preface.md").read_text(), re.S)
-    assert paragraph, "the preface no longer has its PDF paragraph"
-    (tmp_path / "book" / "preface.md").write_text("# Preface\n\n" + paragraph.group(0))
-    proc = build_book.run("html", source=tmp_path)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    preface = (tmp_path / "_build" / "html" / "book" / "preface.html").read_text()
-    assert "softmax-cross-entropy-kl.pdf" not in preface and "make pdf" in preface
-    (tmp_path / "_build" / "pdf" / "softmax-cross-entropy-kl.pdf").write_bytes(b"%PDF-1.5 stand-in")
-    proc = build_book.run("html", source=tmp_path)  # incremental: the preface must be rebuilt
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    preface = (tmp_path / "_build" / "html" / "book" / "preface.html").read_text()
-    assert '<a href="../softmax-cross-entropy-kl.pdf">PDF edition</a>' in preface
-    assert (tmp_path / "_build" / "html" / "softmax-cross-entropy-kl.pdf").is_file()
+    first, second, site = downloads_book
+    assert "softmax-cross-entropy-kl.pdf" not in first["preface"] and "make pdf" in first["preface"]
+    assert '<a href="../softmax-cross-entropy-kl.pdf">PDF edition</a>' in second["preface"]
+    assert (site / "softmax-cross-entropy-kl.pdf").is_file()
 
 
 def test_the_verification_ledger_lists_every_labelled_equation_with_a_working_link(built_book):
@@ -155,7 +255,7 @@ def test_the_api_reference_check_can_fail(monkeypatch):
 
 
 def test_every_chapter_links_a_function_of_the_api():
-    chapters = [p for p in toc_files() if p.parent.name.startswith("part")]
+    chapters = chapter_sources()
     assert chapters and all("{py:func}`" in p.read_text() for p in chapters), [
         p.name for p in chapters if "{py:func}`" not in p.read_text()
     ]
@@ -167,27 +267,14 @@ def test_every_public_name_has_an_entry_in_the_built_reference(built_book):
     assert not missing, missing
 
 
-def test_the_wheel_is_offered_only_where_it_was_built(tmp_path):
-    """make dist puts ce_lib's wheel in _build/dist; the 'Running the chapters' page links it, or says how to build it."""
-    small_book(tmp_path, "book/notebooks")
-    paragraph = re.search(
-        r"```\{raw\} html\n<p class=\"ce-lib-wheel\">.*?```\n", (ROOT / "book" / "notebooks.md").read_text(), re.S
-    )
-    assert paragraph, "the notebooks page no longer has its wheel paragraph"
-    (tmp_path / "book" / "notebooks.md").write_text("# Running the chapters\n\n" + paragraph.group(0))
-    shutil.copy(ROOT / "requirements-reader.txt", tmp_path / "requirements-reader.txt")
-    proc = build_book.run("html", source=tmp_path)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    page = (tmp_path / "_build" / "html" / "book" / "notebooks.html").read_text()
-    assert ".whl" not in page and "make dist" in page
-    (tmp_path / "_build" / "dist").mkdir()
-    (tmp_path / "_build" / "dist" / "ce_lib-9.9.9-py3-none-any.whl").write_bytes(b"PK stand-in")
-    proc = build_book.run("html", source=tmp_path)  # incremental: the page must be rewritten
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    page = (tmp_path / "_build" / "html" / "book" / "notebooks.html").read_text()
+def test_the_wheel_is_offered_only_where_it_was_built(downloads_book):
+    """make wheel puts ce_lib's wheel in _build/dist; the 'Running the chapters' page links it, or says how to build it."""
+    first, second, site = downloads_book
+    assert ".whl" not in first["notebooks"] and "make dist" in first["notebooks"]
+    page = second["notebooks"]
     assert '<a href="../ce_lib-9.9.9-py3-none-any.whl">' in page and '<a href="../requirements-reader.txt">' in page
-    assert (tmp_path / "_build" / "html" / "ce_lib-9.9.9-py3-none-any.whl").is_file()
-    assert (tmp_path / "_build" / "html" / "requirements-reader.txt").is_file()
+    assert (site / "ce_lib-9.9.9-py3-none-any.whl").is_file()
+    assert (site / "requirements-reader.txt").is_file()
 
 
 def page_text(path) -> str:
@@ -209,19 +296,12 @@ def solution_code_lines(source) -> list[str]:
 
 def test_the_student_edition_keeps_every_exercise_and_drops_every_solution(tmp_path_factory, built_book):
     import os
-    import subprocess
 
     out = tmp_path_factory.mktemp("student")
-    proc = subprocess.run(
-        build_book.command("html", path_output=out),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CE_STUDENT_EDITION": "1"},
-    )
+    proc = build_book.run("html", path_output=out, env={**os.environ, "CE_STUDENT_EDITION": "1"})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     student_html = out / "_build" / "html"
-    chapters = [p for p in toc_files() if p.parent.name.startswith("part")]
+    chapters = chapter_sources()
     for source in chapters:
         page = source.relative_to(ROOT).with_suffix(".html")
         student, full = (student_html / page).read_text(), (built_book.html / page).read_text()

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 import yaml
-from book_sources import ROOT, toc_files
+from book_sources import ROOT, chapter_sources, toc_files
 
 import ce_lib
 
@@ -39,7 +39,7 @@ def test_footer_and_bibtex_carry_version_and_date(built_book):
 
 
 def test_equations_are_numbered_per_chapter(built_book):
-    chapters = [p for p in toc_files() if "/part" in p.as_posix()]
+    chapters = chapter_sources()
     for number, source in enumerate(chapters, start=1):
         page = (built_book.html / source.relative_to(ROOT).with_suffix(".html")).read_text()
         eqnos = re.findall(r'<span class="eqno">\(([0-9.]+)\)', page)
@@ -77,9 +77,7 @@ def test_zenodo_metadata_agrees_with_cffconverts_own_conversion():
 def test_each_chapter_page_offers_its_own_bibtex_entry(built_book):
     import html
 
-    for source in toc_files():
-        if not source.parent.name.startswith("part"):
-            continue
+    for source in chapter_sources():
         page = built_book.html / source.relative_to(ROOT).with_suffix(".html")
         text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
         entry = re.search(r"@incollection\{softmax_ce_kl_book_(\w+),.*?chapter\s*=\s*\{(\d+)\}", text, re.S)

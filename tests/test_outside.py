@@ -1,63 +1,46 @@
-"""Every chapter runs outside the repository: alone in a folder, in a fresh virtual environment
-holding only ce_lib's wheel and requirements-reader.txt (what the 'Running the chapters' page
-tells a JupyterHub or Colab user to install). Without ce_lib, a chapter stops with a clear message.
+"""Every chapter runs outside the repository, from ce_lib's wheel, in the reader's environment.
+
+``make test`` builds that environment (``tools/reader_env.py``: ``requirements-reader.txt``
+constrained by the lock, and the wheel built from this checkout) and has nbval re-execute a
+copy of each committed notebook, alone in a folder outside the repository, in its kernel,
+comparing every output. These tests check the pieces around that single execution: the wheel,
+that the environment pins what the project pins (so nbval's comparison there is the
+reproducibility check of the project's environment too), that nbval did run every chapter
+that way, and that a chapter without ce_lib stops with a clear message.
+
+A plain ``pytest`` (no reader environment) runs nbval on ``book/`` in the project's own
+environment instead, and skips these tests, saying so.
 """
 
-import concurrent.futures
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import chapters
 import pytest
-from book_sources import ROOT, notebooks
+import reader_env
+from book_sources import ROOT
 
-pytestmark = pytest.mark.notebooks
-
-
-def nbclient_pin() -> str:
-    """nbclient's pin in requirements.txt: the test runs chapters with its jupyter-execute."""
-    return re.search(r"^nbclient==\S+", (ROOT / "requirements.txt").read_text(), flags=re.M).group(0)
+READER = ROOT / ".venv-reader"
 
 
 @pytest.fixture(scope="module")
-def reader_env(tmp_path_factory):
-    """A fresh virtual environment with the reader's runtime, and the wheel built from this checkout."""
-    base = tmp_path_factory.mktemp("reader")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    (wheel,) = (base / "dist").glob("ce_lib-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True)
-    python = base / "venv" / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "requirements-reader.txt"), nbclient_pin()],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env = dict(
-        os.environ,
-        JUPYTER_PATH=str(base / "venv" / "share" / "jupyter"),
-        JUPYTER_DATA_DIR=str(base / "jupyter-data"),
-        PATH=f"{python.parent}{os.pathsep}{os.environ['PATH']}",
-        MPLBACKEND="Agg",
-        PYTHONPATH="",
-    )
-    return base, python, wheel, env
+def reader():
+    if not (READER / ".requirements.sha256").exists() or not os.environ.get("CE_READER_NOTEBOOKS"):
+        pytest.skip("the reader's environment is set up by `make test` (tools/reader_env.py)")
+    (wheel,) = (READER / "dist").glob("ce_lib-*.whl")
+    return READER / "bin" / "python", wheel
 
 
-def test_the_wheel_holds_ce_lib_only_typed_versioned_and_passes_twine(reader_env):
+def test_the_wheel_holds_ce_lib_only_typed_versioned_and_passes_twine(reader):
     import zipfile
 
     from ce_lib import __version__
 
-    _, _, wheel, _ = reader_env
+    _, wheel = reader
     assert wheel.name == f"ce_lib-{__version__}-py3-none-any.whl"  # the version from ce_lib/_version.py
     names = zipfile.ZipFile(wheel).namelist()
     assert all(n.startswith(("ce_lib/", f"ce_lib-{__version__}.dist-info/")) for n in names), names
@@ -66,32 +49,54 @@ def test_the_wheel_holds_ce_lib_only_typed_versioned_and_passes_twine(reader_env
     assert check.returncode == 0 and "PASSED" in check.stdout, check.stdout + check.stderr
 
 
-def execute(notebook: Path, folder: Path, env: dict) -> subprocess.CompletedProcess:
-    """Copy one notebook, alone, into ``folder`` and execute it there with nbclient."""
-    folder.mkdir(parents=True)
-    target = folder / notebook.name
-    shutil.copyfile(notebook, target)
-    return subprocess.run(
-        [str(Path(env["PATH"].split(os.pathsep)[0]) / "jupyter-execute"), "--timeout=600", target.name],
-        cwd=folder,
+def test_the_readers_environment_has_the_projects_pinned_versions(reader):
+    """Every package a chapter's kernel can import (the reader's requirements and what they pull in,
+    from the lock) has the same version there as in the project's environment."""
+    python, _ = reader
+    pins = chapters._lock_closure((ROOT / "requirements.lock").read_text(), "requirements-reader.txt")
+    names = [pin.split("==")[0] for pin in pins]
+    script = "import json, sys, importlib.metadata as m; print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"
+    theirs = json.loads(subprocess.run([str(python), "-c", script, *names], capture_output=True, text=True, check=True).stdout)
+    from importlib.metadata import version
+
+    ours = {name: version(name) for name in names}
+    assert len(pins) >= 20
+    assert theirs == ours == {pin.split("==")[0]: pin.split("==")[1] for pin in pins}
+
+
+def test_the_reader_kernel_imports_ce_lib_from_the_wheel_not_the_checkout(reader, tmp_path):
+    python, _ = reader
+    spec = json.loads((READER / "share/jupyter/kernels" / reader_env.KERNEL / "kernel.json").read_text())
+    env = {**os.environ, **spec["env"]}
+    where = subprocess.run(
+        [str(python), "-c", "import ce_lib; print(ce_lib.__file__)"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(READER / reader_env.WHEEL_DIR), where.stdout
+
+
+def test_nbval_ran_every_chapter_alone_outside_the_repository_in_the_readers_kernel(request, reader):
+    """The single execution of each chapter (nbval) used the reader's kernel, on copies outside the repository."""
+    assert request.config.option.nbval_kernel_name == reader_env.KERNEL
+    assert not request.config.option.nbval_current_env
+    outside = Path(os.environ["CE_READER_NOTEBOOKS"])
+    collected = {Path(item.path) for item in request.session.items if str(item.path).endswith(".ipynb")}
+    expected = {outside / nb.stem / nb.name for nb in map(chapters.notebook_path, chapters.sources())}
+    assert collected == expected, (sorted(collected), sorted(expected))
+    assert not any(path.is_relative_to(ROOT) for path in collected)
+
+
+def test_a_chapter_without_ce_lib_stops_saying_how_to_install_it(reader, tmp_path):
+    python, _ = reader
+    chapter = next(nb for nb in map(chapters.notebook_path, chapters.sources()) if nb.name == "softmax.ipynb")
+    shutil.copyfile(chapter, tmp_path / chapter.name)
+    env = {**os.environ, "JUPYTER_PATH": str(READER / "share" / "jupyter")}
+    run = subprocess.run(
+        [str(python.parent / "jupyter-execute"), f"--kernel_name={reader_env.BARE_KERNEL}", "--timeout=600", chapter.name],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
     )
-
-
-def test_chapters_run_outside_the_repository_from_the_wheel(reader_env):
-    base, python, wheel, env = reader_env
-    chapter = next(p for p in notebooks() if p.name == "softmax.ipynb")
-    missing = execute(chapter, base / "without-ce_lib", env)  # the wheel is not installed yet
-    assert missing.returncode != 0
-    assert "This chapter needs ce_lib" in missing.stdout + missing.stderr and "pip install" in missing.stdout + missing.stderr
-
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
-    chapters = notebooks()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(lambda nb: (nb, execute(nb, base / "chapters" / nb.stem, env)), chapters))
-    failed = [f"{nb.name}:\n{run.stderr[-2000:]}" for nb, run in runs if run.returncode != 0]
-    assert not failed, "chapters that failed outside the repository:\n" + "\n".join(failed)
-    assert len(runs) == len(chapters) >= 15
-    print(f"{len(runs)} chapter notebooks executed outside the repository with {wheel.name}")
+    assert run.returncode != 0
+    assert "This chapter needs ce_lib" in run.stdout + run.stderr and "pip install" in run.stdout + run.stderr

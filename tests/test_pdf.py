@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from book_sources import ROOT, chapter_title, toc_files
+from book_sources import ROOT, book_toc, chapter_sources
 
 pytestmark = pytest.mark.build
 
@@ -26,7 +26,7 @@ def pdf(built_pdf):
 
 def numbered_chapters():
     """(number, title) of every chapter in the numbered parts, in order."""
-    return list(enumerate((chapter_title(p) for p in toc_files() if "/part" in p.as_posix()), start=1))
+    return [(chapter.number, chapter.title) for chapter in book_toc.chapters()]
 
 
 def test_every_chapter_title_is_in_the_pdf_with_its_number(pdf):
@@ -75,7 +75,7 @@ def _text(pdf_path) -> str:
 
 
 def _chapter_paths():
-    return [p for p in toc_files() if "/part" in p.as_posix()]
+    return chapter_sources()
 
 
 def test_every_chapter_has_its_own_pdf_with_its_title_and_no_unresolved_reference(pdf):

@@ -11,12 +11,13 @@ import http.server
 import re
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
-from book_sources import ROOT, toc_files
+from book_sources import ROOT, chapter_sources, toc_files
 
 pytestmark = pytest.mark.browser
 
@@ -75,22 +76,74 @@ def _ids(path: Path) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', path.read_text(errors="replace")))
 
 
-def test_every_page_reads_offline_with_rendered_math_and_working_links(site, browser):
+def _settle(page, url: str) -> None:
+    """Open ``url`` and wait until nothing more can happen: redirects followed, the page loaded, math typeset,
+    fonts loaded.
+
+    The root page redirects to the preface; waiting for the final URL means every
+    message either page logs has arrived before the caller reads them, on any machine.
+    MathJax's own promise says when typesetting (and the fonts it asks for) is done.
+    """
+    page.goto(url, wait_until="load")
+    if urlsplit(url).path.rstrip("/") in ("", "/index.html"):
+        page.wait_for_url("**/book/preface.html", wait_until="load")
+    page.evaluate(
+        """async () => {
+          if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+          await document.fonts.ready;
+        }"""
+    )
+
+
+def _open(browser, url, **context):
+    ctx = browser.new_context(**context)
+    page = ctx.new_page()
+    _settle(page, url)
+    return ctx, page
+
+
+# Every page of the built site, known before it is built: the table of contents' pages and Sphinx's own.
+SPHINX_PAGES = ["index.html", "genindex.html", "search.html", "py-modindex.html", "prf-prf.html"]
+PAGES = [src.relative_to(ROOT).with_suffix(".html").as_posix() for src in toc_files()] + SPHINX_PAGES
+CHAPTER_PAGES = [src.relative_to(ROOT).with_suffix(".html").as_posix() for src in chapter_sources()]
+
+
+@dataclass
+class Visit:
+    """What one visit to a page saw: at 1280 px, then resized to a phone's 390 px."""
+
+    outside: list[str]
+    errors: list[str]
+    math: dict
+    links: list[str]
+    axe: list[dict]
+    overflow_at_390: int
+    transferred: dict[str, int]
+    icon: list | None
+
+
+@pytest.fixture(scope="session")
+def visits(site, browser) -> dict[str, Visit]:
+    """Each page visited once, in a fresh browser context (a cold cache, so every byte is counted)."""
+    from axe_playwright_python.sync_playwright import Axe
+
     origin, root = site
-    pages = html_pages(root)
-    assert len(pages) >= 3
-    problems: list[str] = []
-    for page_path in pages:
+    axe = Axe()
+    seen: dict[str, Visit] = {}
+    for page_path in html_pages(root):
         rel = page_path.relative_to(root).as_posix()
-        page = browser.new_page()
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
         outside: list[str] = []
         errors: list[str] = []
+        sizes: dict[str, int] = {}
         page.on(
             "request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:", "blob:", "about:")) else None
         )
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
+        page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body()) if r.ok else 0))
         _settle(page, f"{origin}/{rel}")
         math = page.evaluate(
             """() => {
@@ -103,44 +156,77 @@ def test_every_page_reads_offline_with_rendered_math_and_working_links(site, bro
             }"""
         )
         links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
-        page.close()
-        problems += [f"{rel}: request left the site: {u}" for u in outside]
-        problems += [f"{rel}: console error: {e}" for e in errors]
-        problems += [f"{rel}: math left as raw TeX: {t!r}" for t in math["raw"]]
-        if math["errors"]:
-            problems.append(f"{rel}: {math['errors']} MathJax error(s)")
-        for href in links:
-            if not href.startswith(origin):
-                continue
-            parts = urlsplit(href)
-            target = root / unquote(parts.path).lstrip("/")
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.exists():
-                problems.append(f"{rel}: broken link {href}")
-            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _ids(target):
-                problems.append(f"{rel}: link to a missing anchor {href}")
+        icon = page.evaluate(
+            """() => { const i = document.querySelector('i.fa-solid, i.fas');
+                       const s = i && getComputedStyle(i, '::before');
+                       return i ? [s.content, s.fontFamily, document.fonts.check('900 16px "Font Awesome 6 Free"')] : null; }"""
+        )
+        violations = axe.run(page).response["violations"]
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        ctx.close()
+        seen[rel] = Visit(outside, errors, math, links, violations, overflow, sizes, icon)
+    return seen
+
+
+def test_the_visited_pages_are_every_page_built(site):
+    _, root = site
+    assert sorted(p.relative_to(root).as_posix() for p in html_pages(root)) == sorted(PAGES)
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_reads_offline_with_rendered_math_and_working_links(site, visits, rel):
+    origin, root = site
+    seen = visits[rel]
+    problems = [f"request left the site: {u}" for u in seen.outside]
+    problems += [f"console error: {e}" for e in seen.errors]
+    problems += [f"math left as raw TeX: {t!r}" for t in seen.math["raw"]]
+    if seen.math["errors"]:
+        problems.append(f"{seen.math['errors']} MathJax error(s)")
+    for href in seen.links:
+        if not href.startswith(origin):
+            continue
+        parts = urlsplit(href)
+        target = root / unquote(parts.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"broken link {href}")
+        elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _ids(target):
+            problems.append(f"link to a missing anchor {href}")
     assert not problems, "\n".join(sorted(set(problems))[:40])
 
 
-def _settle(page, url: str) -> None:
-    """Open ``url`` and wait until nothing more can happen: redirects followed, network idle, math typeset.
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_has_no_serious_accessibility_violation(visits, rel):
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} e.g. {v['nodes'][0]['target']}"
+        for v in visits[rel].axe
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not problems, "\n".join(problems[:30])
 
-    The root page redirects to the preface; waiting for the final URL means every
-    message either page logs has arrived before the caller reads them, on any machine.
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_fits_a_phone_without_horizontal_scrolling(visits, rel):
+    assert visits[rel].overflow_at_390 <= 0, f"{rel}: {visits[rel].overflow_at_390}px too wide at 390 px"
+
+
+@pytest.mark.parametrize("rel", CHAPTER_PAGES)
+def test_chapter_page_transfers_at_most_2_mb_and_still_shows_icons(visits, rel):
+    """Every chapter page transfers at most 2 MB: no fontawesome.js, only the MathJax components used.
+
+    The stylesheet's web-font icons must still render (MathJax is checked by the offline
+    reading test). Prints the bytes the page transfers.
     """
-    page.goto(url, wait_until="networkidle")
-    if urlsplit(url).path.rstrip("/") in ("", "/index.html"):
-        page.wait_for_url("**/book/preface.html", wait_until="networkidle")
-    page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
-    page.wait_for_load_state("networkidle")
-
-
-def _open(browser, url, **context):
-    ctx = browser.new_context(**context)
-    page = ctx.new_page()
-    _settle(page, url)
-    return ctx, page
+    seen = visits[rel]
+    assert not any("fontawesome.js" in url for url in seen.transferred), rel
+    icon = seen.icon
+    assert icon and icon[0] not in ("none", "normal", '""') and "Font Awesome" in icon[1] and icon[2], (rel, icon)
+    total = sum(seen.transferred.values())
+    print(f"{rel}: {total / 1e6:.3f} MB")
+    assert total <= 2_000_000, f"{rel} transfers {total / 1e6:.3f} MB, more than 2 MB"
 
 
 def test_root_page_has_a_head_and_a_visible_link_to_the_preface(site, browser):
@@ -248,68 +334,6 @@ def test_dark_mode_keeps_equations_and_figures_legible(site, browser):
     assert colours["imgs"] and all(lightness > 0.6 for lightness in colours["imgs"]), (
         "figures need a light backing on the dark theme"
     )
-
-
-def test_no_serious_accessibility_violation(site, browser):
-    from axe_playwright_python.sync_playwright import Axe
-
-    origin, root = site
-    axe = Axe()
-    problems = []
-    for page_path in html_pages(root):
-        rel = page_path.relative_to(root).as_posix()
-        ctx, page = _open(browser, f"{origin}/{rel}")
-        results = axe.run(page)
-        ctx.close()
-        for violation in results.response["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                problems.append(
-                    f"{rel}: {violation['id']} ({violation['impact']}): {violation['help']} "
-                    f"e.g. {violation['nodes'][0]['target']}"
-                )
-    assert not problems, "\n".join(problems[:30])
-
-
-def test_pages_fit_a_phone_without_horizontal_scrolling(site, browser):
-    origin, root = site
-    wide = []
-    for page_path in html_pages(root):
-        rel = page_path.relative_to(root).as_posix()
-        ctx, page = _open(browser, f"{origin}/{rel}", viewport={"width": 390, "height": 844})
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        ctx.close()
-        if overflow > 0:
-            wide.append(f"{rel}: {overflow}px too wide")
-    assert not wide, "\n".join(wide)
-
-
-def test_chapter_pages_transfer_at_most_2_mb_and_still_show_icons(site, browser):
-    """Every chapter page transfers at most 2 MB: no fontawesome.js, only the MathJax components used.
-
-    The stylesheet's web-font icons must still render (MathJax is checked by the offline
-    reading test). Prints the bytes each chapter page transfers.
-    """
-    origin, _root = site
-    report = []
-    for source in [p for p in toc_files() if p.parent.name.startswith("part")]:
-        rel = source.relative_to(ROOT).with_suffix(".html").as_posix()
-        ctx = browser.new_context()
-        page = ctx.new_page()
-        sizes: dict[str, int] = {}
-        page.on("response", lambda r, sizes=sizes: sizes.__setitem__(r.url, len(r.body()) if r.ok else 0))
-        _settle(page, f"{origin}/{rel}")
-        icon = page.evaluate(
-            """() => { const i = document.querySelector('i.fa-solid, i.fas');
-                       const s = i && getComputedStyle(i, '::before');
-                       return i ? [s.content, s.fontFamily, document.fonts.check('900 16px "Font Awesome 6 Free"')] : null; }"""
-        )
-        ctx.close()
-        assert not any("fontawesome.js" in url for url in sizes), rel
-        assert icon and icon[0] not in ("none", "normal", '""') and "Font Awesome" in icon[1] and icon[2], (rel, icon)
-        total = sum(sizes.values())
-        report.append((rel, total))
-        assert total <= 2_000_000, f"{rel} transfers {total / 1e6:.3f} MB, more than 2 MB"
-    print("\n".join(f"{rel}: {total / 1e6:.3f} MB" for rel, total in report))
 
 
 def _readout(page, figure: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ builds, the pages holding the paragraph are rebuilt.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PDF_NAME = "softmax-cross-entropy-kl.pdf"
@@ -153,7 +154,16 @@ def _link_chapter_pdf(app, pagename, templatename, context, doctree):
     context["body"] = body.replace("</h1>", "</h1>\n" + link, 1)
 
 
+def _pdf_folders(app, config):
+    """Where the built PDFs are looked for: ``CE_PDF_DIR`` if set (the tests build them in a temporary
+    folder), else ``html_extra_path`` (``_build/pdf``); a folder that does not exist is dropped, so a
+    book without a PDF builds without a warning."""
+    folders = [os.environ["CE_PDF_DIR"]] if os.environ.get("CE_PDF_DIR") else list(config.html_extra_path)
+    config.html_extra_path = [f for f in folders if Path(app.confdir, f).is_dir()]
+
+
 def setup(app):
+    app.connect("config-inited", _pdf_folders, priority=400)  # before the student edition empties the list
     app.connect("env-get-outdated", _mark_pages)
     app.connect("html-page-context", _adjust_link)
     # chapter numbers exist once the toctrees are numbered: after reading in an incremental

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+import book_toc
 
 from ce_lib.verify import LEDGER_KINDS, classify
 
@@ -54,17 +54,7 @@ class Chapter:
 
 def toc_files(root: Path) -> list[Path]:
     """Every page listed in _toc.yml, as the source Sphinx builds (a chapter's ``.md``)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    names = [toc["root"]]
-    for part in toc.get("parts", []):
-        names += [ch["file"] for ch in part.get("chapters", [])]
-    paths = []
-    for name in names:
-        source = root / f"{name}.md"
-        if not source.exists():
-            raise FileNotFoundError(f"_toc.yml entry {name!r} has no Markdown source {source.name}")
-        paths.append(source)
-    return paths
+    return book_toc.pages(root)
 
 
 def _checks(cells: list[dict]) -> dict[str, list[tuple[str, str]]]:
