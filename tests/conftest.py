@@ -119,6 +119,7 @@ _NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("
 _BOOK_FIXTURES = ("built_book", "built_pdf", "site", "browser")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = getattr(item, "fixturenames", ())

@@ -95,6 +95,10 @@ def test_the_first_build_executes_no_notebook_and_a_second_build_neither(built_b
 
 
 CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
 kernelspec:
   display_name: Python 3 (ipykernel)
   language: python

@@ -39,10 +39,12 @@ def _site_map(root: Path):
 
 
 def _source(root: Path, docname: str) -> Path:
-    source = root / f"{docname}.md"
-    if not source.exists():
-        raise FileNotFoundError(f"_toc.yml entry {docname!r} has no Markdown source {source.name}")
-    return source
+    """The file Sphinx builds for ``docname``: its MyST source, or a notebook that has none."""
+    for suffix in (".md", ".ipynb"):
+        source = root / f"{docname}{suffix}"
+        if source.exists():
+            return source
+    raise FileNotFoundError(f"_toc.yml entry {docname!r} has no source ({docname}.md)")
 
 
 def pages(root: Path = ROOT) -> list[Path]:
@@ -84,4 +86,4 @@ def declares_kernel(source: Path) -> bool:
 
 def executed_pages(root: Path = ROOT) -> list[Path]:
     """The pages that are executed (they declare a kernel): each has its notebook beside it."""
-    return [p for p in pages(root) if declares_kernel(p)]
+    return [p for p in pages(root) if p.suffix == ".md" and declares_kernel(p)]
