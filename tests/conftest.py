@@ -4,8 +4,8 @@ Nothing here writes into the repository's own ``_build``: every build goes to a 
 folder, with its own execution cache (seeded from the committed notebooks by
 ``tools/build_book.py``) and, when the PDF tests run, its own PDF edition.
 
-Under pytest-xdist (``make test``), ``--dist loadgroup`` keeps together what must share
-a worker: every test that reads the built book (one build per worker that runs them), and
+Under pytest-xdist (``make test``), :func:`pytest_xdist_make_scheduler` keeps together what
+must share a worker: every test that reads the built book (so the book is built once), and
 each notebook's cells (nbval runs them in one kernel, in order).
 """
 
@@ -115,21 +115,55 @@ def rng(request) -> np.random.Generator:
 
 # Markers by what a test needs, so that `-m "not build and not browser and not pdf and not notebooks"` is fast.
 _NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("browser",)}
-# Fixtures whose tests share one worker under xdist: the book is built once there.
+# Fixtures that build or read the book: their tests must live in BOOK_MODULES.
 _BOOK_FIXTURES = ("built_book", "built_pdf", "site", "browser")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group markers
+# The test modules whose tests may read the built book: xdist runs all of them on one worker.
+BOOK_MODULES = ("test_build.py", "test_citation.py", "test_pdf.py", "test_reader.py")
+
+
+def _scope(nodeid: str) -> str:
+    """The xdist work unit of a test: its notebook, "book", or the test alone."""
+    path = nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        return path
+    if path.rsplit("/", 1)[-1] in BOOK_MODULES:
+        return "book"
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule by :func:`_scope`: the book is built once (on the worker that runs its tests), and a
+    notebook's cells run in order in one kernel.
+
+    (``--dist loadgroup`` would do this from ``xdist_group`` markers, but pytest-xdist 3.8 adds the
+    group to the node id by assigning ``item._nodeid``, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BookScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return BookScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    misplaced = []
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         for fixture, markers in _NEEDS.items():
             if fixture in fixtures:
                 for marker in markers:
                     item.add_marker(marker)
-        path = item.nodeid.split("::")[0]
-        if path.endswith(".ipynb"):  # nbval's cells: one kernel per notebook, so one worker
+        if item.nodeid.split("::")[0].endswith(".ipynb"):  # nbval's cells
             item.add_marker("notebooks")
-            item.add_marker(pytest.mark.xdist_group(path))
-        elif any(f in fixtures for f in _BOOK_FIXTURES):
-            item.add_marker(pytest.mark.xdist_group("book"))
+        elif any(f in fixtures for f in _BOOK_FIXTURES) and _scope(item.nodeid) != "book":
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(f"tests that read the built book must live in {BOOK_MODULES}: {misplaced}")
+    # the longest work units first: the book's tests, then the notebooks, then the rest
+    rank = {"book": 0}
+    items.sort(key=lambda item: rank.get(_scope(item.nodeid), 1 if item.nodeid.split("::")[0].endswith(".ipynb") else 2))

@@ -56,13 +56,13 @@ def _requirements_hash() -> str:
 def install(target: Path) -> Path:
     """Create or update the reader's environment at ``target``; return the wheel installed in it."""
     python = target / "bin" / "python"
+    uv = [str(Path(sys.executable).parent / "uv"), "pip", "install", "--quiet", "--python", str(python)]
     if not python.exists():
-        venv_module.create(target, with_pip=True)
+        venv_module.create(target, with_pip=False)
     stamp = target / ".requirements.sha256"
     if not stamp.exists() or stamp.read_text() != _requirements_hash():
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-            + ["-r", str(ROOT / "requirements-reader.txt"), "-c", str(ROOT / "requirements.lock"), nbclient_pin()],
+            uv + ["-r", str(ROOT / "requirements-reader.txt"), "-c", str(ROOT / "requirements.lock"), nbclient_pin()],
             check=True,
         )
         stamp.write_text(_requirements_hash())
@@ -77,11 +77,7 @@ def install(target: Path) -> Path:
         )
     (wheel,) = dist.glob("ce_lib-*.whl")
     shutil.rmtree(target / WHEEL_DIR, ignore_errors=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-        + ["--target", str(target / WHEEL_DIR), str(wheel)],
-        check=True,
-    )
+    subprocess.run(uv + ["--no-deps", "--target", str(target / WHEEL_DIR), str(wheel)], check=True)
     kernels = target / "share" / "jupyter" / "kernels"
     for name, env in ((KERNEL, {"PYTHONPATH": str(target / WHEEL_DIR)}), (BARE_KERNEL, {"PYTHONPATH": ""})):
         (kernels / name).mkdir(parents=True, exist_ok=True)
