@@ -28,6 +28,7 @@ class Build:
     returncode: int
     log: str
     html: Path
+    env: dict[str, str]  # what the build ran with (a rebuild into the same folder must use it too)
 
 
 PDF_NAME = "softmax-cross-entropy-kl.pdf"
@@ -65,25 +66,30 @@ def built_pdf(tmp_path_factory) -> PdfBuild | None:
     return PdfBuild(proc.returncode, proc.stdout + proc.stderr, latex / "book.pdf", latex / "book.aux", folder)
 
 
-def _pdf_tests_selected(session) -> bool:
-    return any(item.get_closest_marker("pdf") for item in session.items)
+def _build_html(tmp_path_factory, pdf_folder: Path) -> Build:
+    out = tmp_path_factory.mktemp("book")
+    env = {**os.environ, "CE_PDF_DIR": str(pdf_folder)}
+    proc = build_book.run("html", path_output=out, env=env)
+    return Build(proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html", env)
 
 
 @pytest.fixture(scope="session")
-def built_book(request, tmp_path_factory) -> Build:
-    """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session.
+def built_book(tmp_path_factory) -> Build:
+    """The book built strictly (warnings are errors, nitpicky) into a temporary folder, once per session,
+    without the PDF edition (as ``make book`` without LaTeX): what the HTML and browser tests read."""
+    return _build_html(tmp_path_factory, tmp_path_factory.mktemp("no-pdf"))
 
-    When PDF tests are selected, the PDF edition is built first and the HTML links it, as
-    ``make book`` does with LaTeX installed; with ``-m "not pdf"`` the HTML is built alone.
-    """
-    pdf_folder = tmp_path_factory.mktemp("no-pdf")
-    if _pdf_tests_selected(request.session):
-        pdf = request.getfixturevalue("built_pdf")
-        if pdf is not None:
-            pdf_folder = pdf.folder
-    out = tmp_path_factory.mktemp("book")
-    proc = build_book.run("html", path_output=out, env={**os.environ, "CE_PDF_DIR": str(pdf_folder)})
-    return Build(proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html")
+
+@pytest.fixture(scope="session")
+def built_book_with_pdf(tmp_path_factory, built_pdf) -> Build:
+    """The book built after the PDF edition, linking it, as ``make book`` does with LaTeX installed.
+
+    Only the PDF tests read it; under xdist they run on a worker of their own, beside the HTML tests'."""
+    if built_pdf is None:
+        pytest.skip(
+            "LaTeX is not installed; install it to test the PDF edition (Debian: apt-get install $(make -s tex-packages))"
+        )
+    return _build_html(tmp_path_factory, built_pdf.folder)
 
 
 def pytest_configure(config):
@@ -116,26 +122,25 @@ def rng(request) -> np.random.Generator:
 # Markers by what a test needs, so that `-m "not build and not browser and not pdf and not notebooks"` is fast.
 _NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("browser",)}
 # Fixtures that build or read the book: their tests must live in BOOK_MODULES.
-_BOOK_FIXTURES = ("built_book", "built_pdf", "site", "browser")
+_BOOK_FIXTURES = ("built_book", "built_book_with_pdf", "built_pdf", "site", "browser")
 
 
-# The test modules whose tests may read the built book: xdist runs all of them on one worker.
-BOOK_MODULES = ("test_build.py", "test_citation.py", "test_pdf.py", "test_reader.py")
+# The test modules whose tests may read the built book, by the xdist work unit that runs them: the HTML
+# book and its readers in one, the PDF edition (and an HTML build that links it) in another.
+BOOK_MODULES = {"test_build.py": "book", "test_citation.py": "book", "test_reader.py": "book", "test_pdf.py": "pdf"}
 
 
 def _scope(nodeid: str) -> str:
-    """The xdist work unit of a test: its notebook, "book", or the test alone."""
+    """The xdist work unit of a test: its notebook, "book", "pdf", or the test alone."""
     path = nodeid.split("::")[0]
     if path.endswith(".ipynb"):
         return path
-    if path.rsplit("/", 1)[-1] in BOOK_MODULES:
-        return "book"
-    return nodeid
+    return BOOK_MODULES.get(path.rsplit("/", 1)[-1], nodeid)
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """Schedule by :func:`_scope`: the book is built once (on the worker that runs its tests), and a
-    notebook's cells run in order in one kernel.
+    """Schedule by :func:`_scope`: the HTML book is built once for its tests, the PDF edition once for
+    its own (on another worker), and a notebook's cells run in order in one kernel.
 
     (``--dist loadgroup`` would do this from ``xdist_group`` markers, but pytest-xdist 3.8 adds the
     group to the node id by assigning ``item._nodeid``, which pytest 9 no longer reads.)
@@ -160,10 +165,10 @@ def pytest_collection_modifyitems(config, items):
                     item.add_marker(marker)
         if item.nodeid.split("::")[0].endswith(".ipynb"):  # nbval's cells
             item.add_marker("notebooks")
-        elif any(f in fixtures for f in _BOOK_FIXTURES) and _scope(item.nodeid) != "book":
+        elif any(f in fixtures for f in _BOOK_FIXTURES) and _scope(item.nodeid) not in ("book", "pdf"):
             misplaced.append(item.nodeid)
     if misplaced:
         raise pytest.UsageError(f"tests that read the built book must live in {BOOK_MODULES}: {misplaced}")
-    # the longest work units first: the book's tests, then the notebooks, then the rest
-    rank = {"book": 0}
+    # the longest work units first: the book's and the PDF's tests, then the notebooks, then the rest
+    rank = {"book": 0, "pdf": 0}
     items.sort(key=lambda item: rank.get(_scope(item.nodeid), 1 if item.nodeid.split("::")[0].endswith(".ipynb") else 2))

@@ -41,13 +41,13 @@ def test_no_unresolved_reference(pdf):
     assert "??" not in text
 
 
-def test_equation_numbers_agree_between_html_and_pdf(pdf, built_book):
+def test_equation_numbers_agree_between_html_and_pdf(pdf, built_book_with_pdf):
     built, _ = pdf
     aux = built.aux.read_text(errors="replace")
     # \newlabel{equation:<document>:<label>}{{<number>}{<page>}...}
     pdf_numbers = dict(re.findall(r"\\newlabel\{equation:[^}]*:([^:}]+)\}\{\{([0-9.]+)\}", aux))
     html_numbers = {}
-    for page in built_book.html.rglob("*.html"):
+    for page in built_book_with_pdf.html.rglob("*.html"):
         for label, number in re.findall(r'id="equation-([^"]+)"[^>]*>\s*<span class="eqno">\(([0-9.]+)\)', page.read_text()):
             html_numbers[label] = number
     assert len(html_numbers) >= 50
@@ -91,13 +91,13 @@ def test_every_chapter_has_its_own_pdf_with_its_title_and_no_unresolved_referenc
         assert "(PDF_DIR)" not in text
 
 
-def test_chapter_pdfs_number_equations_as_the_html(pdf, built_book):
+def test_chapter_pdfs_number_equations_as_the_html(pdf, built_book_with_pdf):
     built, _ = pdf
     latex = built.pdf.parent
     compared = 0
     for path in _chapter_paths():
         rel = path.relative_to(ROOT).with_suffix(".html")
-        html = (built_book.html / rel).read_text()
+        html = (built_book_with_pdf.html / rel).read_text()
         html_numbers = dict(re.findall(r'id="equation-([^"]+)"[^>]*>\s*<span class="eqno">\(([0-9.]+)\)', html))
         aux = (latex / f"chapter-{path.stem}.aux").read_text(errors="replace")
         pdf_numbers = dict(re.findall(r"\\newlabel\{equation:[^}]*:([^:}]+)\}\{\{([0-9.]+)\}", aux))
@@ -120,10 +120,10 @@ def test_references_to_other_chapters_link_to_the_html_edition(pdf):
     assert linked >= 15, f"only {linked} references to other pages became links to the HTML edition"
 
 
-def test_each_chapter_page_links_its_own_pdf(pdf, built_book):
+def test_each_chapter_page_links_its_own_pdf(pdf, built_book_with_pdf):
     for path in _chapter_paths():
         rel = path.relative_to(ROOT).with_suffix(".html")
-        html = (built_book.html / rel).read_text()
+        html = (built_book_with_pdf.html / rel).read_text()
         href = f"../../chapters/{path.stem}.pdf"
         assert f'href="{href}"' in html, f"{rel} does not link {href}"
-        assert (built_book.html / "chapters" / f"{path.stem}.pdf").is_file()
+        assert (built_book_with_pdf.html / "chapters" / f"{path.stem}.pdf").is_file()

@@ -161,12 +161,15 @@ def visits(site, browser) -> dict[str, Visit]:
                        const s = i && getComputedStyle(i, '::before');
                        return i ? [s.content, s.fontFamily, document.fonts.check('900 16px "Font Awesome 6 Free"')] : null; }"""
         )
+        # what the reader's browser did, before axe-core runs: to build its CSS model axe fetches the
+        # stylesheets' @imports itself, resolved against the site's root (a 404 no reader ever sees)
+        seen_outside, seen_errors, seen_sizes = list(outside), list(errors), dict(sizes)
         violations = axe.run(page).response["violations"]
         page.set_viewport_size({"width": 390, "height": 844})
         page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         ctx.close()
-        seen[rel] = Visit(outside, errors, math, links, violations, overflow, sizes, icon)
+        seen[rel] = Visit(seen_outside, seen_errors, math, links, violations, overflow, seen_sizes, icon)
     return seen
 
 
