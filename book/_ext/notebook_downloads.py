@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-# `make dist` puts the wheel here; the reader's runtime requirements sit at the repository root
+# `make wheel` (run by `make book`) and `make dist` put the wheel here; the reader's runtime requirements sit at the repository root
 WHEEL_FOLDER = Path("_build") / "dist"
 READER_REQUIREMENTS = "requirements-reader.txt"
 _UNBUILT_MARK = 'class="ce-lib-wheel"'
@@ -22,7 +22,7 @@ _UNBUILT = (
 
 
 def wheel(app) -> Path | None:
-    """The newest wheel ``make dist`` built, if any."""
+    """The newest wheel ``make wheel`` or ``make dist`` built, if any."""
     wheels = sorted(Path(app.confdir, WHEEL_FOLDER).glob("ce_lib-*.whl"))
     return wheels[-1] if wheels else None
 
