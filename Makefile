@@ -18,7 +18,7 @@ UV_PIN := $(shell grep -m1 '^uv==' requirements-book.txt)
 UV     := $(BIN)/uv pip install --quiet -c $(LOCK)
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK)
 
-.PHONY: help venv book book-student test test-fast lint lab lock notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist wheel
+.PHONY: reader-env help venv book book-student test test-fast lint lab lock notebooks bench clean check-python pdf check-latex tex-packages system-packages torch dist wheel
 
 PDF_DIR  := $(BUILD)/pdf
 PDF_NAME := softmax-cross-entropy-kl.pdf
@@ -111,7 +111,7 @@ dist: $(STAMP)
 book: $(BOOK_STAMP) wheel
 	mkdir -p $(PDF_DIR)
 	@if $(MAKE) --no-print-directory -s check-latex 2>/dev/null; then $(MAKE) --no-print-directory pdf; \
-	 else echo "note: LaTeX not found, so the HTML will link to a PDF that was not built (apt-get install $(TEX_PACKAGES))"; fi
+	 else echo "note: LaTeX not found, so the book is built without its PDF edition (the preface says how to add it: apt-get install $(TEX_PACKAGES))"; fi
 	$(BUILD_BOOK) html
 	@echo
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html"
@@ -126,13 +126,19 @@ $(CFF_STAMP): requirements-cff.txt | check-python $(BOOK_STAMP)
 	touch $@
 
 READER_VENV := .venv-reader
+# The reader's environment (tools/reader_env.py): requirements-reader.txt under the lock, and the wheel of this checkout.
+reader-env: $(STAMP)
+	$(BIN)/python tools/reader_env.py install $(READER_VENV)
+
 # Every chapter is executed once: nbval re-runs a copy of each committed notebook, alone in a folder
-# outside the repository, in the reader's environment (tools/reader_env.py), and compares its outputs.
+# outside the repository, in the reader's environment, and compares its outputs.
 # pytest-xdist spreads the tests over the cores; each notebook's cells, and the builds with the tests
 # that read them, stay on one worker (tests/conftest.py). The slowest 25 are listed.
-test: $(STAMP) $(CFF_STAMP) lint
+# Lint, the citation checker's environment and the reader's environment are made side by side first.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 lint $(CFF_STAMP) reader-env
 	outside="$$(mktemp -d)"; status=0; \
-	$(BIN)/python tools/reader_env.py $(READER_VENV) "$$outside" && \
+	$(BIN)/python tools/reader_env.py copy "$$outside" && \
 	JUPYTER_PATH="$(CURDIR)/$(READER_VENV)/share/jupyter" CE_READER_NOTEBOOKS="$$outside" \
 	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25 --nbval-kernel-name ce-reader \
 	  tests ce_lib book/_ext "$$outside" || status=$$?; rm -rf "$$outside"; exit $$status

@@ -97,6 +97,8 @@ def pytest_configure(config):
     not the project's own environment (pyproject.toml's default, ``--nbval-current-env``, for a plain ``pytest``)."""
     if getattr(config.option, "nbval_kernel_name", None):
         config.option.nbval_current_env = False
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_BookScheduling(), "ce_book_scheduling")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -138,20 +140,24 @@ def _scope(nodeid: str) -> str:
     return BOOK_MODULES.get(path.rsplit("/", 1)[-1], nodeid)
 
 
-def pytest_xdist_make_scheduler(config, log):
+class _BookScheduling:
     """Schedule by :func:`_scope`: the HTML book is built once for its tests, the PDF edition once for
     its own (on another worker), and a notebook's cells run in order in one kernel.
 
     (``--dist loadgroup`` would do this from ``xdist_group`` markers, but pytest-xdist 3.8 adds the
-    group to the node id by assigning ``item._nodeid``, which pytest 9 no longer reads.)
+    group to the node id by assigning ``item._nodeid``, which pytest 9 no longer reads.) Registered
+    only when xdist is active, so that ``-p no:xdist`` still runs.
     """
-    from xdist.scheduler import LoadScopeScheduling
 
-    class BookScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return _scope(nodeid)
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        from xdist.scheduler import LoadScopeScheduling
 
-    return BookScheduling(config, log)
+        class BookScheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _scope(nodeid)
+
+        return BookScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,6 +1,7 @@
 """The reader's environment, in which `make test` executes every chapter once, outside the repository.
 
-    python tools/reader_env.py VENV OUT
+    python tools/reader_env.py install VENV   # the environment, its kernels and the wheel (make reader-env)
+    python tools/reader_env.py copy OUT       # each committed notebook, alone in a folder below OUT
 
 A reader on JupyterHub or Colab installs ``requirements-reader.txt`` and ce_lib's wheel and
 opens one chapter notebook alone. ``make test`` does the same, once, for nbval:
@@ -106,12 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("venv", type=Path)
-    parser.add_argument("out", type=Path)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help="create or update the reader's environment").add_argument("venv", type=Path)
+    sub.add_parser("copy", help="copy each committed notebook alone into a folder below OUT").add_argument("out", type=Path)
     args = parser.parse_args(argv)
-    wheel = install(args.venv.resolve())
-    copies = copy_notebooks(args.out)
-    print(f"reader environment {args.venv} with {wheel.name}; {len(copies)} notebooks copied to {args.out}")
+    if args.command == "install":
+        wheel = install(args.venv.resolve())
+        print(f"reader environment {args.venv} with {wheel.name}")
+    else:
+        copies = copy_notebooks(args.out)
+        print(f"{len(copies)} notebooks copied to {args.out}")
     return 0
 
 
