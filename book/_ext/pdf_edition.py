@@ -154,6 +154,28 @@ def _link_chapter_pdf(app, pagename, templatename, context, doctree):
     context["body"] = body.replace("</h1>", "</h1>\n" + link, 1)
 
 
+def _figures_in_solutions_stay_in_place(app):
+    """A figure inside an exercise's solution is set in place (``[H]``), not as a float.
+
+    LaTeX cannot float a figure out of the framed box sphinx-exercise draws around a solution
+    ("Not in outer par mode"); Sphinx already sets figures in place inside its own boxes (its
+    ``no_latex_floats`` counter), and this extends that to sphinx-exercise's solutions.
+    """
+    if app.builder.name != "latex":
+        return
+    from sphinx_exercise.nodes import depart_solution_node, solution_node, visit_solution_node
+
+    def visit(self, node):
+        self.no_latex_floats += 1
+        visit_solution_node(self, node)
+
+    def depart(self, node):
+        depart_solution_node(self, node)
+        self.no_latex_floats -= 1
+
+    app.add_node(solution_node, override=True, latex=(visit, depart))
+
+
 def _pdf_folders(app, config):
     """Where the built PDFs are looked for: ``CE_PDF_DIR`` if set (the tests build them in a temporary
     folder), else ``html_extra_path`` (``_build/pdf``); a folder that does not exist is dropped, so a
@@ -171,6 +193,7 @@ def setup(app):
     app.connect("env-updated", _add_chapter_documents)
     app.connect("env-check-consistency", _add_chapter_documents)
     app.connect("builder-inited", _link_other_documents_to_html)
+    app.connect("builder-inited", _figures_in_solutions_stay_in_place)
     app.connect("doctree-resolved", _number_chapter_as_in_html)
     app.connect("env-get-outdated", _mark_chapters)
     app.connect("html-page-context", _link_chapter_pdf)
