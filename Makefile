@@ -69,7 +69,10 @@ $(STAMP): requirements.txt $(BOOK_STAMP)
 venv: $(STAMP)
 
 # The lock: uv resolves requirements.txt for Python 3.11 (the oldest the project supports).
-lock: $(STAMP)
+# (It needs only uv: installing the environment first would apply the old lock to the new pins.)
+lock: | check-python
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(UV_PIN)"
 	$(BIN)/uv pip compile requirements.txt -o $(LOCK) --python-version 3.11 --custom-compile-command "make lock" --quiet
 
 check-latex:

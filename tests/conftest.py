@@ -4,9 +4,10 @@ Nothing here writes into the repository's own ``_build``: every build goes to a 
 folder, with its own execution cache (seeded from the committed notebooks by
 ``tools/build_book.py``) and, when the PDF tests run, its own PDF edition.
 
-Under pytest-xdist (``make test``), :func:`pytest_xdist_make_scheduler` keeps together what
-must share a worker: every test that reads the built book (so the book is built once), and
-each notebook's cells (nbval runs them in one kernel, in order).
+Under pytest-xdist (``make test``), ``_BookScheduling`` keeps together what must share a
+worker: the HTML book's tests (the book is built once there), the PDF edition's tests (with
+their own HTML build that links the PDFs), and each notebook's cells (nbval runs them in one
+kernel, in order).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ import build_book
 import numpy as np
 import pytest
 from book_sources import coverage
+from hypothesis import settings
+
+# No per-example time limit: the suite runs on several xdist workers that share the cores with builds and
+# browsers, where Hypothesis's 200 ms deadline fails by chance; speed is measured by `make bench`, not by tests.
+settings.register_profile("ce_lib", deadline=None)
+settings.load_profile("ce_lib")
 
 
 @dataclass

@@ -133,7 +133,7 @@ def solution_code_lines(source) -> list[str]:
     """The first line of code of each solution of a chapter source (each solution has a code cell)."""
     lines = []
     for block in re.findall(r"```\{solution-start\}.*?```\{solution-end\}", source.read_text(), re.S):
-        code = re.search(r"```\{code-cell\}\n(?::.*\n|---\n.*?---\n)*\n?(.+)", block)
+        code = re.search(r"```\{code-cell\}\n(?::.*\n|(?s:---\n.*?\n---\n))*\n?(.+)", block)
         if code:
             lines.append(re.sub(r"\s+", " ", code.group(1).strip()))
     return lines

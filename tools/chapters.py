@@ -13,7 +13,7 @@ A generated notebook carries nothing volatile: cell ids are derived from the cel
 source, no execution timestamps are recorded, and the Python version is left out of
 the metadata, so executing an unchanged chapter again changes no byte. It records
 what it was executed with: :func:`fingerprint`, a hash of ce_lib's sources and of the
-pinned versions of every package a chapter's kernel can import. The book build reuses a
+pinned versions of every package the reader's requirements pull in (their closure in the lock). The book build reuses a
 committed notebook's outputs only while that fingerprint is current
 (``tools/build_book.py``); otherwise it executes the chapter again.
 
@@ -89,7 +89,7 @@ def fingerprint(root: Path = ROOT) -> str:
     """A hash of what a chapter's outputs depend on besides its own code.
 
     ce_lib's sources (every file of the package) and the pinned versions of the packages a
-    chapter's kernel can import: the reader's requirements and, from the lock, everything they
+    reader's environment holds: the reader's requirements and, from the lock, everything they
     pull in. A change to a test or lint tool's pin does not change it; a change to ce_lib does.
     """
     digest = hashlib.sha256()

@@ -1,4 +1,4 @@
-"""The book's table of contents, read once, with the parser Jupyter Book itself uses.
+"""The book's table of contents, read in one place, with the parser Jupyter Book itself uses.
 
 Every test and tool that needs "the pages", "the chapters" or "the executed pages"
 asks this module, so there is one definition of each:

@@ -10,6 +10,9 @@ The theme also loads the search index (about 0.1 MB, growing with the book) and
 Sphinx's search code on every page, for its search-as-you-type option; that option is
 off (the theme's default), and the search box sends the reader to ``search.html``,
 which loads them itself. So every other page drops the three script tags.
+
+Jupyter Book also loads sphinx-design's stylesheet and tab script (62 kB) on every page; a
+page that uses none of its components (no ``sd-`` class) drops both.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from pathlib import Path
 
 _SCRIPT_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 _FILES = ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt")
+_DESIGN_TAGS = re.compile(
+    r'\s*<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-design\.min\.css[^"]*" />'
+    r'|\s*<script [^>]*src="[^"]*_static/design-tabs\.js[^"]*"></script>'
+)
+_DESIGN_USED = re.compile(r'class="[^"]*\bsd-')
 _SEARCH_TAGS = re.compile(
     r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>'
 )
@@ -33,6 +41,8 @@ def _drop_icon_script(app, exception):
         lighter = _SCRIPT_TAG.sub("", text)
         if page.name != "search.html" and not app.config.html_theme_options.get("search_as_you_type"):
             lighter = _SEARCH_TAGS.sub("", lighter)
+        if not _DESIGN_USED.search(lighter):
+            lighter = _DESIGN_TAGS.sub("", lighter)
         if lighter != text:
             page.write_text(lighter, encoding="utf-8")
     for name in _FILES:
