@@ -21,6 +21,13 @@ def test_every_toc_page_is_built(built_book):
         assert page.exists(), f"{page} was not built"
 
 
+def test_the_test_build_does_not_read_the_repositorys_wheel(built_book):
+    """Test builds look for the wheel in a folder of their own (CE_WHEEL_DIR), empty: what they build does not
+    depend on whether `make wheel` ran in this clone."""
+    assert not list(built_book.html.glob("ce_lib-*.whl"))
+    assert "make dist" in (built_book.html / "book" / "notebooks.html").read_text()
+
+
 def test_no_page_loads_anything_from_outside(built_book):
     pages = [p for p in built_book.html.rglob("*.html") if "_static" not in p.parts]
     assert pages

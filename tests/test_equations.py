@@ -1,4 +1,4 @@
-"""Every labelled display equation in the book is machine-verified in its own chapter."""
+"""Every labelled display equation in the book has a check line in its own chapter: a derivation, a cited result checked numerically, or a declared definition."""
 
 from collections import Counter
 

@@ -1,6 +1,9 @@
 """The xdist work units (tests/conftest.py): what must share a worker does, the rest spreads."""
 
-from conftest import _scope
+from types import SimpleNamespace
+
+import pytest
+from conftest import _scope, pytest_collection_modifyitems
 
 
 def test_a_notebooks_cells_share_one_unit_and_notebooks_do_not():
@@ -17,3 +20,20 @@ def test_the_books_tests_share_one_unit_and_the_pdfs_another():
 def test_other_tests_are_units_of_their_own():
     assert _scope("tests/test_losses.py::test_e") == "tests/test_losses.py::test_e"
     assert _scope("tests/test_losses.py::test_e") != _scope("tests/test_losses.py::test_f")
+
+
+def _item(nodeid: str, *fixtures: str) -> SimpleNamespace:
+    return SimpleNamespace(nodeid=nodeid, fixturenames=fixtures, add_marker=lambda marker: None)
+
+
+def test_a_test_that_reads_the_book_outside_the_book_modules_is_refused():
+    """Such a test would build the book again on another worker (minutes of CI), so collection stops."""
+    items = [_item("tests/test_losses.py::test_e"), _item("tests/test_losses.py::test_reads", "built_book")]
+    with pytest.raises(pytest.UsageError, match=r"test_losses\.py::test_reads"):
+        pytest_collection_modifyitems(None, items)
+
+
+def test_the_book_modules_may_read_the_book_and_come_first():
+    items = [_item("tests/test_losses.py::test_e"), _item("nb.ipynb::Cell 0"), _item("tests/test_pdf.py::t", "built_pdf")]
+    pytest_collection_modifyitems(None, items)
+    assert [item.nodeid for item in items] == ["tests/test_pdf.py::t", "nb.ipynb::Cell 0", "tests/test_losses.py::test_e"]

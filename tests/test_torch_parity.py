@@ -271,3 +271,21 @@ def test_info_nce_matches_cross_entropy_in_torch(shared, rng):
     theirs = F.cross_entropy(logits, torch.zeros(7, dtype=torch.long)).numpy()
     ours = ce_lib.info_nce(qn.numpy(), pn.numpy(), kn.numpy(), temperature=0.07)
     np.testing.assert_allclose(ours, theirs, rtol=RTOL)
+
+
+def test_the_summarys_pytorch_column_for_the_rows_tested_nowhere_else(rng):
+    """book/summary.md names a PyTorch equivalent per row; these rows have no parity test of their own."""
+    p = rng.dirichlet(np.ones(6), size=5)
+    np.testing.assert_allclose(ce_lib.logit(p), torch.logit(t(p)).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        ce_lib.entropy(p), torch.distributions.Categorical(probs=t(p)).entropy().numpy(), rtol=RTOL, atol=ATOL
+    )
+    s = rng.normal(0, 3, 6)
+    jacobian = torch.func.jacrev(lambda v: torch.softmax(v, -1))(t(s)).numpy()
+    np.testing.assert_allclose(ce_lib.softmax_jacobian(s), jacobian, rtol=RTOL, atol=ATOL)
+    # the average log-likelihood of N labels is minus PyTorch's mean cross-entropy from log q
+    q = p[0]
+    labels = rng.integers(0, 6, 40)
+    logits = t(np.log(np.broadcast_to(q, (40, 6))))
+    mean_ce = F.cross_entropy(logits, t(labels)).item()
+    np.testing.assert_allclose(ce_lib.log_likelihood(labels, q) / 40, -mean_ce, rtol=RTOL)

@@ -8,6 +8,7 @@ in the page context, where sphinx-book-theme's menu puts an ``.ipynb`` entry fir
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -22,8 +23,11 @@ _UNBUILT = (
 
 
 def wheel(app) -> Path | None:
-    """The newest wheel ``make wheel`` or ``make dist`` built, if any."""
-    wheels = sorted(Path(app.confdir, WHEEL_FOLDER).glob("ce_lib-*.whl"))
+    """The newest wheel ``make wheel`` or ``make dist`` built, if any: in ``CE_WHEEL_DIR`` if that is set
+    (the tests' builds point it at a folder of their own, so that what they build does not depend on
+    whether the repository's ``_build/dist`` holds a wheel), else in ``_build/dist``."""
+    folder = Path(app.confdir, os.environ.get("CE_WHEEL_DIR") or WHEEL_FOLDER)
+    wheels = sorted(folder.glob("ce_lib-*.whl"))
     return wheels[-1] if wheels else None
 
 
