@@ -172,22 +172,24 @@ def distillation_loss(
 def info_nce(
     query: ArrayLike, positive: ArrayLike, negatives: ArrayLike, temperature: float = 0.1, reduction: str = "mean"
 ) -> np.ndarray:
-    r"""The InfoNCE contrastive loss: pick the positive among K + 1 candidates with a softmax.
+    r"""The InfoNCE contrastive loss: pick the positive among G + 1 candidates with a softmax.
 
-    .. math:: \ell_n = -\log \frac{e^{q_n \cdot p_n / \tau}}{e^{q_n \cdot p_n / \tau} + \sum_{k=1}^{K} e^{q_n \cdot k_{n,k} / \tau}}
+    .. math:: \ell_n = -\log \frac{e^{f(x_n, y_n^+) / T}}{e^{f(x_n, y_n^+) / T} + \sum_{g=1}^{G} e^{f(x_n, y_{n,g}) / T}},
+              \qquad f(x, y) = x \cdot y
 
-    the softmax cross-entropy of the logits :math:`[q_n \cdot p_n, q_n \cdot k_{n,1}, \dots, q_n \cdot k_{n,K}] / \tau`
-    with the positive as the class at index 0. Similarity is the dot product:
-    normalise the vectors first for the cosine similarity of SimCLR.
+    (the book's :eq:`eq-info-nce`, with query :math:`x_n`, positive :math:`y_n^+`, negatives :math:`y_{n,g}` and
+    temperature :math:`T`): the softmax cross-entropy of the logits
+    :math:`[f(x_n, y_n^+), f(x_n, y_{n,1}), \dots, f(x_n, y_{n,G})] / T` with the positive as the class at index 0.
+    Similarity is the dot product: normalise the vectors first for the cosine similarity of SimCLR.
 
     Parameters
     ----------
     query, positive : array_like, shape (N, D)
-        Each query's embedding and the embedding of its positive.
-    negatives : array_like, shape (N, K, D) or (K, D)
-        K negatives per query, or K negatives shared by every query.
+        Each query's embedding :math:`x_n` and the embedding of its positive :math:`y_n^+`.
+    negatives : array_like, shape (N, G, D) or (G, D)
+        G negatives per query, or G negatives shared by every query.
     temperature : float, optional
-        :math:`\tau > 0`. Default 0.1.
+        :math:`T > 0`. Default 0.1.
     reduction : {"mean", "sum", "none"}, optional
         ``"none"``: one loss per query; ``"sum"``, ``"mean"``: over the N queries.
 
@@ -218,6 +220,6 @@ def info_nce(
     elif k.ndim == 3 and k.shape[0] == q.shape[0] and k.shape[2] == q.shape[1]:
         negative_logits = np.einsum("nd,nkd->nk", q, k)
     else:
-        raise ValueError(f"negatives must have shape (K, {q.shape[1]}) or ({q.shape[0]}, K, {q.shape[1]}), got {k.shape}")
+        raise ValueError(f"negatives must have shape (G, {q.shape[1]}) or ({q.shape[0]}, G, {q.shape[1]}), got {k.shape}")
     logits = np.concatenate([np.sum(q * p, axis=1, keepdims=True), negative_logits], axis=1) / tau
     return softmax_cross_entropy(logits, np.zeros(q.shape[0], dtype=np.int64), reduction=reduction)

@@ -159,9 +159,13 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
 
     Notes
     -----
-    Each term is computed as :math:`p_i \log(p_i / q_i)`, which keeps full relative
-    accuracy when :math:`p_i \approx q_i` (where :math:`\log p_i - \log q_i` would
-    cancel); where the ratio overflows or underflows, the difference of logs is used.
+    Each term is computed as :math:`p_i \log(p_i / q_i)`; where the ratio overflows or
+    underflows, the difference of logs is used. When :math:`p_i \approx q_i` the ratio
+    avoids the cancellation of :math:`\log p_i - \log q_i`, but rounding the ratio (a
+    number near 1) still moves its logarithm by up to :math:`\varepsilon/2` in absolute
+    terms: each term, and so the sum, is accurate to about :math:`\varepsilon` absolute
+    (relative to :math:`p_i`), not relative to a tiny divergence. The chapter on KL
+    divergence measures this and shows a sum of non-negative terms that keeps every digit.
 
     Examples
     --------
