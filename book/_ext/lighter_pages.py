@@ -11,6 +11,12 @@ Sphinx's search code on every page, for its search-as-you-type option; that opti
 off (the theme's default), and the search box sends the reader to ``search.html``,
 which loads them itself. So every other page drops the three script tags.
 
+The icons themselves come from Font Awesome's solid web font (``fa-solid-900.woff2``, 156 kB,
+about 1 400 icons), of which the pages use some thirty: the font is cut down to the icons
+the built pages and the theme's scripts name (``fa-*`` classes) and those its stylesheets
+draw themselves (``--pst-icon-*``, ``content: "\\f..."``). fontTools does the subsetting
+(Brotli writes WOFF2); the reader tests check that every icon a page shows is in the font.
+
 Jupyter Book also loads sphinx-design's stylesheet and tab script (62 kB) on every page; a
 page that uses none of its components (no ``sd-`` class) drops both.
 """
@@ -47,6 +53,48 @@ def _drop_icon_script(app, exception):
             page.write_text(lighter, encoding="utf-8")
     for name in _FILES:
         (out / "_static" / "scripts" / name).unlink(missing_ok=True)
+    _subset_icon_font(out / "_static", list(out.rglob("*.html")))
+
+
+_FA_CLASS = re.compile(r"\bfa-([a-z0-9]+(?:-[a-z0-9]+)*)")
+# the stylesheet's icon list: ".fa-bars:before,.fa-navicon:before{content:"\f0c9"}"
+_FA_RULE = re.compile(r'([^{}]*\.fa-[^{}]*)\{content:"\\([0-9a-f]{4,5})"\}')
+_FA_SELECTOR = re.compile(r"\.fa-([a-z0-9-]+):+before")
+# icons a stylesheet draws itself: an escape ("\f058") or the character itself, from the private use area
+_ICON_CHAR = re.compile(r'"\\([ef][0-9a-f]{3})"|([\ue000-\uf8ff])')
+SOLID_FONT = "vendor/fontawesome/webfonts/fa-solid-900.woff2"
+
+
+def used_icon_codepoints(static: Path, pages: list[Path]) -> set[int]:
+    """The code points of the icons the pages and the theme can show."""
+    by_name: dict[str, int] = {}
+    for sheet in static.rglob("*.css"):
+        for selectors, code in _FA_RULE.findall(sheet.read_text(encoding="utf-8", errors="replace")):
+            by_name.update((name, int(code, 16)) for name in _FA_SELECTOR.findall(selectors))
+    names: set[str] = set()
+    for path in [*pages, *static.rglob("*.js")]:
+        names.update(_FA_CLASS.findall(path.read_text(encoding="utf-8", errors="replace")))
+    used = {by_name[name] for name in names if name in by_name}
+    for sheet in static.rglob("*.css"):  # icons a stylesheet draws itself, outside the fa-* class list
+        text = _FA_RULE.sub("", sheet.read_text(encoding="utf-8", errors="replace"))
+        used.update(int(code, 16) if code else ord(char) for code, char in _ICON_CHAR.findall(text))
+    return used
+
+
+def _subset_icon_font(static: Path, pages: list[Path]) -> None:
+    from fontTools import subset
+
+    font_path = static / SOLID_FONT
+    if not font_path.is_file():
+        return
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    font = subset.load_font(str(font_path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(used_icon_codepoints(static, pages)))
+    subsetter.subset(font)
+    subset.save_font(font, str(font_path), options)
 
 
 def _load_only_needed_mathjax(app, config):
