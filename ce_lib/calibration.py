@@ -90,8 +90,8 @@ def sigmoid_focal_loss(
 ) -> np.ndarray:
     r"""The focal loss of RetinaNet, on logits: a binary cross-entropy down-weighting easy examples.
 
-    .. math:: \ell = \alpha_t\,(1 - p_t)^{\gamma}\, \operatorname{BCE}(z, y), \qquad
-              p_t = \sigma(z)\,y + (1 - \sigma(z))(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
+    .. math:: \ell &= \alpha_t\,(1 - p_t)^{\gamma}\, \operatorname{BCE}(z, y), \\
+              p_t &= \sigma(z)\,y + (1 - \sigma(z))(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
 
     The values of ``torchvision.ops.sigmoid_focal_loss``; ``alpha < 0`` disables the
     :math:`\alpha_t` factor, and ``gamma = 0`` with ``alpha < 0`` is the plain binary

@@ -36,11 +36,12 @@ def _reduce_kl(per: np.ndarray, reduction: str, batch: int) -> np.ndarray:
 def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = "mean", log_target: bool = False) -> np.ndarray:
     r"""PyTorch's ``kl_div`` loss: the KL divergence of the prediction from the target, pointwise.
 
-    .. math:: \ell_i = y_i \big(\log y_i - x_i\big) \quad (\text{with } 0 \log 0 = 0), \qquad
-              \text{or } \ell_i = e^{y_i}\,(y_i - x_i) \text{ with } ``log_target=True``
+    .. math:: \ell_i &= y_i \big(\log y_i - x_i\big) \quad (\text{with } 0 \log 0 = 0), \\
+              \ell_i &= e^{y_i}\,(y_i - x_i) \quad (\text{target given as log-probabilities})
 
     where :math:`x` is the **log**-probability the model predicts and :math:`y` the target
-    probability (or log-probability). The values of ``torch.nn.functional.kl_div``,
+    probability (or, with ``log_target=True``, log-probability). The values of
+    ``torch.nn.functional.kl_div``,
     including its pitfalls: ``input`` must already be log-probabilities (pass
     ``log_softmax(scores)``, not probabilities), the arguments are in the opposite
     order to :math:`D_{\mathrm{KL}}(y \,\|\, q)`, and only ``reduction="batchmean"`` gives the KL

@@ -115,9 +115,9 @@ def softmax_cross_entropy(
 
     For class indices :math:`y_n` (with :math:`\varepsilon` = ``label_smoothing``):
 
-    .. math:: \ell_n = (1 - \varepsilon)\, w_{y_n} \big(-\log q_{n,y_n}\big)
-              + \frac{\varepsilon}{C} \sum_{c=1}^{C} w_c \big(-\log q_{n,c}\big),
-              \qquad q_n = \operatorname{softmax}(x_n)
+    .. math:: \ell_n &= (1 - \varepsilon)\, w_{y_n} \big(-\log q_{n,y_n}\big)
+              + \frac{\varepsilon}{C} \sum_{c=1}^{C} w_c \big(-\log q_{n,c}\big), \\
+              q_n &= \operatorname{softmax}(x_n)
 
     For probability targets :math:`t_n` (rows of the input's shape):
 
@@ -287,8 +287,8 @@ def binary_cross_entropy_with_logits(
 ) -> np.ndarray:
     r"""Binary cross-entropy of logits: a sigmoid and the binary cross-entropy in one stable step.
 
-    .. math:: \ell = w \big[\, p_w\, y \operatorname{softplus}(-z) + (1 - y)\operatorname{softplus}(z) \,\big]
-              = -w \big[\, p_w\, y \log\sigma(z) + (1 - y)\log(1 - \sigma(z)) \,\big]
+    .. math:: \ell &= w \big[\, p_w\, y \operatorname{softplus}(-z) + (1 - y)\operatorname{softplus}(z) \,\big] \\
+              &= -w \big[\, p_w\, y \log\sigma(z) + (1 - y)\log(1 - \sigma(z)) \,\big]
 
     The values of ``torch.nn.functional.binary_cross_entropy_with_logits``.
 

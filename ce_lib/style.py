@@ -21,7 +21,13 @@ COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#00
 
 
 def use_book_style() -> None:
-    """Set NumPy print options and, if Matplotlib is installed, the figure style."""
+    """Set NumPy print options and, if Matplotlib is installed, the figure style.
+
+    In a notebook (IPython's inline backend) a figure is stored twice: as SVG, which the
+    HTML book shows (sharp at any pixel density and zoom), and as a PNG at twice the
+    resolution for the PDF. The SVG is byte-deterministic (fixed ``svg.hashsalt``, no
+    date), since nbval compares it when it re-executes a chapter.
+    """
     np.set_printoptions(**PRINT_OPTIONS)
     try:
         import matplotlib as mpl
@@ -51,3 +57,16 @@ def use_book_style() -> None:
             "svg.hashsalt": "ce_lib",  # reproducible SVG ids
         }
     )
+    _store_figures_as_svg_and_retina_png()
+
+
+def _store_figures_as_svg_and_retina_png() -> None:
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # not in IPython: nothing to configure
+        return
+    if get_ipython() is None:
+        return
+    # no creation date in the SVG's metadata, so that executing a chapter twice gives the same bytes
+    set_matplotlib_formats("svg", "retina", metadata={"Date": None})  # type: ignore[no-untyped-call]

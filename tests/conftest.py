@@ -12,9 +12,12 @@ kernel, in order).
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,7 +142,13 @@ _BOOK_FIXTURES = ("built_book", "built_book_with_pdf", "built_pdf", "site", "bro
 
 # The test modules whose tests may read the built book, by the xdist work unit that runs them: the HTML
 # book and its readers in one, the PDF edition (and an HTML build that links it) in another.
-BOOK_MODULES = {"test_build.py": "book", "test_citation.py": "book", "test_reader.py": "book", "test_pdf.py": "pdf"}
+BOOK_MODULES = {
+    "test_build.py": "book",
+    "test_citation.py": "book",
+    "test_reader.py": "book",
+    "test_print.py": "book",
+    "test_pdf.py": "pdf",
+}
 
 
 def _scope(nodeid: str) -> str:
@@ -188,3 +197,52 @@ def pytest_collection_modifyitems(config, items):
     # the longest work units first: the book's and the PDF's tests, then the notebooks, then the rest
     rank = {"book": 0, "pdf": 0}
     items.sort(key=lambda item: rank.get(_scope(item.nodeid), 1 if item.nodeid.split("::")[0].endswith(".ipynb") else 2))
+
+
+# ---- the built book served on 127.0.0.1, and headless Chromium: shared by the reader and print tests ----
+# (one instance per session: a second sync_playwright in the same process fails inside the first one's loop)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(built_book):
+    if built_book.returncode != 0:
+        pytest.fail("the book did not build; see test_book_builds_strictly")
+    handler = functools.partial(_QuietHandler, directory=str(built_book.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", built_book.html
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed; install it to run the reader tests (Debian: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

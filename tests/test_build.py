@@ -67,8 +67,12 @@ def test_the_verification_ledger_lists_every_labelled_equation_with_a_working_li
 
     rows = ledger_rows(ROOT)
     page = (built_book.html / "book" / "verification_ledger.html").read_text()
-    table = page[page.index("<table") : page.index("</table>")]
-    links = re.findall(r'<a class="reference internal" href="([^"]+)">', table)
+    # one collapsible block per chapter, each with its table, in the order of the rows
+    blocks = re.findall(r"<details\b.*?</details>", page, re.S)
+    assert len(blocks) == len({path for path, *_ in rows}), len(blocks)
+    tables = "".join(block[block.index("<table") : block.index("</table>")] for block in blocks)
+    assert tables.count("<table") == len(blocks) and page.count("<table") == len(blocks)
+    links = re.findall(r'<a class="reference internal" href="([^"]+)">', tables)
     equation_links = [href for href in links if "#equation-" in href]
     assert len(equation_links) == len(rows), (len(equation_links), len(rows))
     for href, (_path, label, _, _) in zip(equation_links, rows):
@@ -76,7 +80,10 @@ def test_the_verification_ledger_lists_every_labelled_equation_with_a_working_li
         assert anchor == f"equation-{label}", (href, label)
         built = (built_book.html / "book" / target).resolve()
         assert built.exists() and f'id="equation-{label}"' in built.read_text(), href
-    counts = [int(n) for n in re.findall(r"<em>[^<]+</em>: (\d+)</p>", page[: page.index("<table")])]
+    for block in blocks:  # a block's equations are those of the chapter it links
+        chapter = {href.split("#")[0] for href in re.findall(r'<a class="reference internal" href="([^"]+)">', block)}
+        assert len(chapter) == 1, chapter
+    counts = [int(n) for n in re.findall(r"<em>[^<]+</em>: (\d+)</p>", page[: page.index("<details")])]
     assert sum(counts) == len(rows)
 
 
@@ -166,3 +173,22 @@ def test_the_student_edition_keeps_every_exercise_and_drops_every_solution(tmp_p
     assert not (student_html / "_sources").exists() and not list(student_html.rglob("*.ipynb"))
     assert not list(student_html.rglob("*.pdf")), "the PDF editions hold the solutions"
     assert "chapter-pdf" not in (student_html / "book/part1/softmax.html").read_text()
+
+
+def test_the_subject_index_lists_the_key_terms_of_every_chapter(built_book):
+    """A subject index, as printed textbooks have: at least 150 entries, at least 8 from every numbered chapter,
+    and a back-matter page that leads to it."""
+    from book_sources import chapter_sources
+
+    html = (built_book.html / "genindex.html").read_text()
+    # an index entry links to the place it marks; the API reference's entries (ce_lib's functions) do not count
+    links = re.findall(r'<a href="(book/[^"#]+)\.html#index-\d+"', html)
+    pages = [source.relative_to(ROOT).with_suffix("").as_posix() for source in chapter_sources()]
+    in_chapters = sum(links.count(page) for page in pages)
+    assert in_chapters >= 150, f"the subject index links the chapters {in_chapters} times"
+    for page in pages:
+        assert links.count(page) >= 8, f"{page} has {links.count(page)} index entries"
+    items = html.split('class="indextable genindextable"', 1)[1].count("<li>")
+    lead = (built_book.html / "book" / "subject_index.html").read_text()
+    assert 'href="../genindex.html"' in lead
+    print(f"subject index: {items} entries, {len(links)} links")

@@ -127,3 +127,21 @@ def test_each_chapter_page_links_its_own_pdf(pdf, built_book_with_pdf):
         href = f"../../chapters/{path.stem}.pdf"
         assert f'href="{href}"' in html, f"{rel} does not link {href}"
         assert (built_book_with_pdf.html / "chapters" / f"{path.stem}.pdf").is_file()
+
+
+def test_the_whole_book_has_the_subject_index_and_a_chapter_none(pdf):
+    """The book's PDF ends with the subject index (makeindex's entries, each with its page); a chapter's PDF keeps
+    none (book/_ext/pdf_edition.py drops its \\printindex), since it would list only its own pages."""
+    built, text = pdf
+    latex = built.aux.parent
+    entries = re.findall(r"^\s*\\item ", (latex / "book.ind").read_text(), re.M)
+    assert len(entries) >= 100, f"{len(entries)} top-level index entries in the book"
+    # an index line is "term, page, page" (two columns side by side in the layout text)
+    assert re.search(r"log-sum-exp, \d+", text), "the book's index does not list log-sum-exp with a page"
+    chapters = sorted(latex.glob("chapter-*.tex"))
+    assert chapters
+    for tex in chapters:
+        assert "\\printindex" not in tex.read_text(), f"{tex.name} prints an index"
+        chapter_pdf = tex.with_suffix(".pdf")
+        chapter_text = subprocess.run(["pdftotext", str(chapter_pdf), "-"], capture_output=True, text=True).stdout
+        assert not re.search(r"^Index$", chapter_text, re.M), f"{chapter_pdf.name} has an index"

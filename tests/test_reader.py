@@ -6,11 +6,7 @@ error, any math left as raw TeX, and any broken internal link or anchor.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,51 +16,6 @@ import pytest
 from book_sources import ROOT, chapter_sources, toc_files
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def site(built_book):
-    if built_book.returncode != 0:
-        pytest.fail("the book did not build; see test_book_builds_strictly")
-    handler = functools.partial(_QuietHandler, directory=str(built_book.html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", built_book.html
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        pytest.skip("Chromium is not installed; install it to run the reader tests (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def html_pages(root: Path) -> list[Path]:
@@ -120,6 +71,39 @@ class Visit:
     overflow_at_390: int
     transferred: dict[str, int]
     icon: list | None
+    equations: dict  # display equations and scrolling boxes, at 1280 px and at 390 px
+    icon_chars: list[int]  # the code points of every Font Awesome glyph the page draws
+
+
+# Every display equation, and every other box that scrolls sideways (tables, outputs, code): how much each
+# hides, and whether it shows the cue (book/_static/ce_reader.js sets the class, custom.css draws a shadow).
+_BOXES = """() => {
+  const describe = (box, kind) => {
+    const style = getComputedStyle(box);
+    const eqno = kind === 'equation' && box.closest('div.math') && box.closest('div.math').querySelector('.eqno');
+    return {kind, hidden: box.scrollWidth - box.clientWidth, name: eqno ? eqno.textContent.replace(/[#\\s]/g, '')
+              : box.textContent.replace(/\\s+/g, ' ').slice(0, 50),
+            cue: box.classList.contains('ce-scrolls-right') && style.boxShadow !== 'none',
+            scrolls: ['auto', 'scroll'].includes(style.overflowX)};
+  };
+  return [...document.querySelectorAll('mjx-container[display="true"]')].map(b => describe(b, 'equation'))
+    .concat([...document.querySelectorAll('.bd-article table, div.cell_output div.output, .bd-article div.highlight pre')]
+            .map(b => describe(b, 'box')));
+}"""
+
+# The code points of the Font Awesome glyphs drawn on the page (the theme draws icons as ::before content).
+_ICON_CHARS = """() => {
+  const chars = new Set();
+  for (const el of document.querySelectorAll('body *:not(mjx-container *)')) {
+    for (const pseudo of ['::before', '::after']) {
+      const style = getComputedStyle(el, pseudo);
+      // the solid icons: the font cut down by book/_ext/lighter_pages.py
+      if (!/Font Awesome 6 Free/.test(style.fontFamily) || style.fontWeight !== '900' || !/^"/.test(style.content)) continue;
+      for (const ch of JSON.parse(style.content)) chars.add(ch.codePointAt(0));
+    }
+  }
+  return [...chars];
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -148,10 +132,17 @@ def visits(site, browser) -> dict[str, Visit]:
         math = page.evaluate(
             """() => {
               const nodes = [...document.querySelectorAll('.math')];
+              const containers = [...document.querySelectorAll('mjx-container')];
               return {
                 total: nodes.length,
                 raw: nodes.filter(n => !n.querySelector('mjx-container') && !n.closest('mjx-container')).map(n => n.textContent.slice(0, 60)),
                 errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+                containers: containers.length,
+                // MathJax's assistive MathML: what a screen reader reads instead of the glyphs
+                unreadable: containers.filter(c => {
+                  const m = c.querySelector(':scope > mjx-assistive-mml > math');
+                  return !m || !m.textContent.trim() || c.querySelector(':scope > mjx-assistive-mml').getAttribute('unselectable') !== 'on';
+                }).map(c => c.textContent.slice(0, 40)),
               };
             }"""
         )
@@ -161,6 +152,8 @@ def visits(site, browser) -> dict[str, Visit]:
                        const s = i && getComputedStyle(i, '::before');
                        return i ? [s.content, s.fontFamily, document.fonts.check('900 16px "Font Awesome 6 Free"')] : null; }"""
         )
+        equations_wide = page.evaluate(_BOXES)
+        icon_chars = page.evaluate(_ICON_CHARS)
         # what the reader's browser did, before axe-core runs: to build its CSS model axe fetches the
         # stylesheets' @imports itself, resolved against the site's root (a 404 no reader ever sees)
         seen_outside, seen_errors, seen_sizes = list(outside), list(errors), dict(sizes)
@@ -168,8 +161,9 @@ def visits(site, browser) -> dict[str, Visit]:
         page.set_viewport_size({"width": 390, "height": 844})
         page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        equations = {"1280": equations_wide, "390": page.evaluate(_BOXES)}
         ctx.close()
-        seen[rel] = Visit(seen_outside, seen_errors, math, links, violations, overflow, seen_sizes, icon)
+        seen[rel] = Visit(seen_outside, seen_errors, math, links, violations, overflow, seen_sizes, icon, equations, icon_chars)
     return seen
 
 
@@ -202,6 +196,30 @@ def test_page_reads_offline_with_rendered_math_and_working_links(site, visits, r
 
 
 @pytest.mark.parametrize("rel", PAGES)
+def test_every_equation_is_readable_by_a_screen_reader(visits, rel):
+    """Each typeset expression carries MathJax's assistive MathML: a hidden <math> element that screen readers
+    read instead of the glyphs (without it (3.1) was read as "q k = s o f t m a x ( s ) k = e s k ...")."""
+    math = visits[rel].math
+    assert not math["unreadable"], f"{len(math['unreadable'])} of {math['containers']} without MathML: {math['unreadable'][:5]}"
+    print(f"{rel}: {math['containers']} expressions, all with MathML")
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_no_display_equation_is_cut_off(visits, rel):
+    """At 1280 px no display equation hides any of its width; at 390 px an equation (or a table, an output, a
+    code block) that does not fit scrolls inside its own box and shows the cue that it does."""
+    boxes = visits[rel].equations
+    wide = [f"{b['name']} hides {b['hidden']} px" for b in boxes["1280"] if b["kind"] == "equation" and b["hidden"] > 1]
+    hidden_on_phone = [b for b in boxes["390"] if b["hidden"] > 1]
+    no_cue = [f"{b['kind']} {b['name']!r} hides {b['hidden']} px" for b in hidden_on_phone if not (b["cue"] and b["scrolls"])]
+    equations = [b for b in boxes["390"] if b["kind"] == "equation"]
+    scrolling = sum(b["kind"] == "equation" for b in hidden_on_phone)
+    print(f"{rel}: {len(equations)} display equations; at 390 px {scrolling} scroll, with the cue")
+    assert not wide, f"{rel} at 1280 px: {wide}"
+    assert not no_cue, f"{rel} at 390 px, without a cue: {no_cue[:10]}"
+
+
+@pytest.mark.parametrize("rel", PAGES)
 def test_page_has_no_serious_accessibility_violation(visits, rel):
     problems = [
         f"{v['id']} ({v['impact']}): {v['help']} e.g. {v['nodes'][0]['target']}"
@@ -230,6 +248,21 @@ def test_chapter_page_transfers_at_most_2_mb_and_still_shows_icons(visits, rel):
     total = sum(seen.transferred.values())
     print(f"{rel}: {total / 1e6:.3f} MB")
     assert total <= 2_000_000, f"{rel} transfers {total / 1e6:.3f} MB, more than 2 MB"
+
+
+def test_the_icon_font_holds_every_icon_the_pages_draw(site, visits):
+    """The icon font is cut down to the icons the pages use (book/_ext/lighter_pages.py): every glyph drawn on
+    any page, at either width, must be in it, or the reader would see an empty box."""
+    from fontTools.ttLib import TTFont
+
+    _, root = site
+    font = root / "_static" / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.woff2"
+    cmap = set(TTFont(str(font)).getBestCmap())
+    drawn = {char: rel for rel, seen in visits.items() for char in seen.icon_chars}
+    assert len(drawn) >= 8, f"too few icons drawn to trust the measurement: {sorted(map(hex, drawn))}"
+    missing = {hex(char): rel for char, rel in drawn.items() if char not in cmap}
+    assert not missing, f"icons drawn but not in the font: {missing}"
+    print(f"{len(drawn)} icons drawn; the font holds {len(cmap)} glyphs, {font.stat().st_size} bytes")
 
 
 def test_root_page_has_a_head_and_a_visible_link_to_the_preface(site, browser):
@@ -288,33 +321,48 @@ def test_execution_table_lists_every_notebook(built_book):
         assert nb.stem in table, f"{nb.stem} missing from the execution table"
 
 
-def test_every_figure_has_alt_text_and_an_opaque_background(built_book):
-    import matplotlib.image
-
-    figures = 0
-    for page in html_pages(built_book.html):
-        for tag in re.findall(r"<img\b[^>]*>", page.read_text()):
-            alt = re.search(r'\balt="([^"]*)"', tag)
-            assert alt and alt.group(1).strip(), f"{page.name}: image without alt text: {tag[:120]}"
-            src = re.search(r'\bsrc="([^"]+)"', tag).group(1)
-            if src.endswith(".png") and "_images" in src:
-                figures += 1
-                pixels = matplotlib.image.imread(str((page.parent / src).resolve()))
-                if pixels.shape[-1] == 4:  # on a dark page a transparent figure would show dark text on dark
-                    assert pixels[..., 3].min() == 1.0, f"{src} has transparent pixels"
+def test_every_figure_has_alt_text_an_opaque_background_and_opens_full_size(built_book):
+    """Every image has alt text; every figure a chapter draws is SVG (sharp at any pixel density and zoom: a
+    1x PNG was soft on phones), painted on an opaque white background so that it stays legible on the dark
+    theme, and linked to its own file, so that a phone reader can open it full size and zoom in."""
     import json
 
     from book_sources import notebooks
 
-    stored = sum(
-        1
+    figures = 0
+    for page in html_pages(built_book.html):
+        text = page.read_text()
+        for tag in re.findall(r"<img\b[^>]*>", text):
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), f"{page.name}: image without alt text: {tag[:120]}"
+            src = re.search(r'\bsrc="([^"]+)"', tag).group(1)
+            if "_images" not in src:
+                continue
+            assert src.endswith(".svg"), f"{page.name}: a figure as {src}, not SVG"
+            figures += 1
+            svg = (page.parent / src).resolve().read_text()
+            width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+            background = re.search(
+                r'<g id="patch_1">\s*<path d="M 0 ([\d.]+) \s*L ([\d.]+) \1 \s*L \2 0 \s*L 0 0 \s*z\s*"'
+                r' style="fill: #ffffff"',
+                svg,
+            )
+            assert background and float(background.group(1)) == height and float(background.group(2)) == width, (
+                f"{src}: its first shape is not an opaque white background covering the figure"
+            )
+            assert re.search(r'<a class="ce-figure-full" href="' + re.escape(src) + r'"[^>]*>\s*' + re.escape(tag), text), (
+                f"{page.name}: {src} does not open full size"
+            )
+    stored = [
+        o["data"]
         for nb in notebooks()
         for c in json.loads(nb.read_text())["cells"]
         if c["cell_type"] == "code"
         for o in c.get("outputs", [])
-        if "image/png" in o.get("data", {})
-    )
-    assert figures >= stored > 0, f"{figures} figures in the HTML, {stored} stored in the notebooks"
+        if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
+    ]
+    assert all("image/svg+xml" in data and "image/png" in data for data in stored), "a figure stored without its SVG or PNG"
+    assert figures >= len(stored) > 0, f"{figures} figures in the HTML, {len(stored)} stored in the notebooks"
 
 
 def test_dark_mode_keeps_equations_and_figures_legible(site, browser):
@@ -464,3 +512,163 @@ def test_interactive_figures_are_legible_in_both_themes(site, browser):
             ctx.close()
             assert ratios["theme"] == scheme
             assert ratios["n"] > 5 and ratios["worst"] >= 4.5, (rel, scheme, ratios)
+
+
+def _sidebar_state(page) -> dict:
+    return page.evaluate(
+        """() => {
+          const visible = el => { if (!el) return false; const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+                                  return r.width > 0 && r.height > 0 && r.right > 0 && s.visibility !== 'hidden' && s.opacity !== '0'; };
+          const dialog = document.querySelector('#pst-primary-sidebar-modal');
+          const link = [...document.querySelectorAll('a')].find(a => /Numerical stability/.test(a.textContent) && visible(a));
+          return {dialog: !!(dialog && dialog.open), tocLinkVisible: !!link,
+                  sidebarVisible: visible(document.querySelector('#pst-primary-sidebar'))};
+        }"""
+    )
+
+
+@pytest.mark.parametrize("width", [390, 800, 1280])
+def test_the_table_of_contents_opens_and_closes_from_the_visible_button(site, browser, width):
+    """At a phone's, a tablet's and a laptop's width: the visible "Site navigation" button, pressed with the keyboard,
+    shows the table of contents and then hides it again. On narrow screens it opens as a dialog, which closes from
+    its visible Close button and with Escape; on wide ones the sidebar collapses and comes back."""
+    origin, _ = site
+    ctx, page = _open(browser, f"{origin}/book/part1/softmax.html", viewport={"width": width, "height": 844})
+    buttons = page.locator(".primary-toggle")
+    visible = [i for i in range(buttons.count()) if buttons.nth(i).is_visible()]
+    assert len(visible) == 1, f"{len(visible)} visible navigation buttons at {width} px"
+    button = buttons.nth(visible[0])
+    before = _sidebar_state(page)
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(400)  # the sidebar's transition
+    opened = _sidebar_state(page)
+    if width < 992:  # the theme's breakpoint: narrower, the sidebar is a dialog
+        assert not before["dialog"] and not before["tocLinkVisible"], before
+        assert opened["dialog"] and opened["tocLinkVisible"], f"the button did not open the contents at {width} px: {opened}"
+        close = page.locator("#pst-primary-sidebar-modal .ce-dialog-close")
+        assert close.is_visible()
+        close.click()
+        page.wait_for_timeout(300)
+        assert not _sidebar_state(page)["dialog"], "the Close button did not close the dialog"
+        button.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)
+        assert _sidebar_state(page)["dialog"], "the button did not open the contents a second time"
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        after = _sidebar_state(page)
+        assert not after["dialog"] and not after["tocLinkVisible"], f"Escape did not close the contents: {after}"
+    else:
+        assert before["sidebarVisible"] and before["tocLinkVisible"], before
+        assert not opened["sidebarVisible"] and not opened["tocLinkVisible"], f"the button did not hide the sidebar: {opened}"
+        button.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(400)
+        assert _sidebar_state(page)["tocLinkVisible"], "the button did not bring the sidebar back"
+    ctx.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_chapter_is_one_tap_from_the_home_page(site, browser, width):
+    """The home page (the root, which redirects to the preface) has a visible "Start here" link to Chapter 1."""
+    origin, _ = site
+    ctx, page = _open(browser, f"{origin}/index.html", viewport={"width": width, "height": 844})
+    link = page.get_by_role("link", name=re.compile("Start here"))
+    assert link.count() >= 1 and link.first.is_visible()
+    link.first.click()
+    page.wait_for_load_state("load")
+    title = page.title()
+    ctx.close()
+    assert page.url.endswith("book/part1/scores_and_sigmoid.html") and "sigmoid" in title.lower(), (page.url, title)
+
+
+def _display_tex(source: str, label: str) -> str:
+    """The TeX of the display equation labelled ``label`` in a chapter's MyST source, whitespace collapsed."""
+    match = re.search(r"\$\$(.*?)\$\$\s*\(" + re.escape(label) + r"\)", source, re.S)
+    assert match, label
+    return " ".join(match.group(1).split())
+
+
+def test_a_reader_can_copy_an_equations_tex(site, browser):
+    """Each display equation has a "Copy TeX" button that puts its TeX, as written in the chapter, on the clipboard;
+    copying a selected sentence puts its inline mathematics on the clipboard as $...$ TeX, not as glyphs."""
+    origin, _ = site
+    source = (ROOT / "book" / "part1" / "softmax.md").read_text()
+    ctx, page = _open(browser, f"{origin}/book/part1/softmax.html", permissions=["clipboard-read", "clipboard-write"])
+    page.wait_for_selector("#equation-eq-softmax .ce-copy-tex, div.math:has(#equation-eq-softmax) .ce-copy-tex")
+    box = page.locator("div.math:has(#equation-eq-softmax), div.math#equation-eq-softmax").first
+    button = box.locator(".ce-copy-tex")
+    assert button.is_visible() and "(3.1)" in button.get_attribute("aria-label")
+    button.click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("$$") and copied.endswith("$$")
+    assert " ".join(copied[2:-2].split()) == _display_tex(source, "eq-softmax"), copied
+    buttons = page.locator(".ce-copy-tex").count()
+    displays = page.locator("div.math mjx-container").count()
+    # a selected sentence with inline mathematics
+    sentence = page.evaluate(
+        """() => {
+          const p = [...document.querySelectorAll('.bd-article p')].find(p => p.querySelector('mjx-container') && p.textContent.length < 400);
+          const range = document.createRange(); range.selectNodeContents(p);
+          const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+          return [...p.querySelectorAll('mjx-container')].length;
+        }"""
+    )
+    page.keyboard.press("Control+C")
+    text = page.evaluate("() => navigator.clipboard.readText()")
+    ctx.close()
+    assert buttons == displays > 5, (buttons, displays)
+    assert sentence >= 1 and text.count("$") == 2 * sentence, text
+    for tex in re.findall(r"\$([^$]+)\$", text):
+        assert f"${tex}$" in source or tex in source, f"copied {tex!r}, which the chapter does not have"
+
+
+_LABEL = re.compile(r"(?<![\w/#.-])(?:eq|fig|ex|sec|tab)-[a-z0-9]+(?:-[a-z0-9]+)*\b")
+_ROLE = re.compile(r"\{(?:ref|eq|numref|doc|cite|cite:p|cite:t|index|py:func|term|download)\}")
+
+
+def test_no_page_shows_a_raw_label_or_a_roles_source(built_book):
+    """Outside code, no page shows a label ("eq-temperature-convex") where a number belongs, or a role's source
+    ("{eq}`...`"): both are what a reference that failed to resolve, or one written as plain text, looks like.
+    Alt text and titles are read too."""
+    import html
+
+    problems = []
+    for page in html_pages(built_book.html):
+        if page.name in ("genindex.html", "search.html"):
+            continue
+        page_html = re.sub(r"<(script|style|pre|code)\b.*?</\1>", " ", page.read_text(), flags=re.S)
+        shown = re.findall(r'\b(?:alt|title|aria-label)="([^"]*)"', page_html)
+        text = html.unescape(" ".join([re.sub(r"<[^>]+>", " ", page_html), *shown]))
+        for m in _LABEL.finditer(text):
+            problems.append(f"{page.name}: {m.group(0)!r} in '...{text[max(0, m.start() - 40) : m.end() + 20]}...'")
+        problems += [f"{page.name}: role source {m.group(0)!r}" for m in _ROLE.finditer(text)]
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_interactive_figures_text_is_legible_and_apart_on_a_phone(site, browser, width):
+    """On a phone the drawing is scaled to about 0.6 of its width: its text is enlarged (custom.css) to at least
+    9.5 px high (7 px before), and no two labels, ticks or keys overlap at either width."""
+    origin, _ = site
+    for rel, figure, _ in INTERACTIVE:
+        ctx, page = _open(browser, f"{origin}/{rel}", viewport={"width": width, "height": 844})
+        seen = page.evaluate(
+            """(name) => {
+              const f = document.querySelector(`figure[data-figure="${name}"]`);
+              const texts = [...f.querySelectorAll('svg text')].filter(t => t.textContent.trim());
+              const boxes = texts.map(t => t.getBoundingClientRect());
+              const overlaps = [];
+              for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+                const a = boxes[i], b = boxes[j];
+                if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
+                  overlaps.push(texts[i].textContent + ' / ' + texts[j].textContent);
+              }
+              return {smallest: Math.min(...boxes.map(b => b.height)), n: texts.length, overlaps};
+            }""",
+            figure,
+        )
+        ctx.close()
+        assert seen["n"] > 5 and seen["smallest"] >= 9.5, (figure, width, seen)
+        assert not seen["overlaps"], (figure, width, seen["overlaps"])

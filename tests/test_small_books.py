@@ -1,6 +1,6 @@
 """Small books built from the book's configuration and extensions: what the build does with a failing cell,
-a stale or drifted notebook, and the PDF and the wheel appearing. Each builds in seconds, so these tests
-spread over the xdist workers instead of waiting for the whole book's build."""
+a stale or drifted notebook, the PDF and the wheel appearing, and the repository's address set or not. Each
+builds in seconds, so these tests spread over the xdist workers instead of waiting for the whole book's build."""
 
 import json
 import re
@@ -168,3 +168,69 @@ def test_the_wheel_is_offered_only_where_it_was_built(downloads_book):
     assert '<a href="../ce_lib-9.9.9-py3-none-any.whl">' in page and '<a href="../requirements-reader.txt">' in page
     assert (site / "ce_lib-9.9.9-py3-none-any.whl").is_file()
     assert (site / "requirements-reader.txt").is_file()
+
+
+EXAMPLE_REPOSITORY = "https://github.com/example/ce-book"
+
+
+@pytest.fixture(scope="module", params=["no-url", "url", "url-student"])
+def repository_book(request, tmp_path_factory):
+    """A preface (with the real preface's sentence on reporting errors) and one chapter, built with
+    ``repository: url:`` left empty as committed, set to an example, or set in the student edition:
+    ``(kind, {page: html})``."""
+    import os
+
+    kind = request.param
+    folder = tmp_path_factory.mktemp(f"repository-{kind}")
+    small_book(folder, "book/preface", chapters=("book/chapter",))
+    sentence = re.search(r"[^.]*\{\{ report_errors \}\}\.", (ROOT / "book" / "preface.md").read_text())
+    assert sentence, "the preface no longer has its sentence on reporting errors ({{ report_errors }})"
+    (folder / "book" / "preface.md").write_text("# Preface\n\n" + sentence.group(0).strip() + "\n")
+    (folder / "book" / "chapter.md").write_text("# A chapter\n\nSome text.\n")
+    if kind != "no-url":
+        config = (folder / "_config.yml").read_text()
+        assert config.count('\n  url: ""\n') == 1, "the committed _config.yml should leave repository.url empty"
+        (folder / "_config.yml").write_text(config.replace('\n  url: ""\n', f"\n  url: {EXAMPLE_REPOSITORY}\n"))
+    env = {**os.environ, "CE_STUDENT_EDITION": "1" if kind == "url-student" else "0"}
+    proc = build_book.run("html", source=folder, env=env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    site = folder / "_build" / "html" / "book"
+    return kind, {name: (site / f"{name}.html").read_text() for name in ("preface", "chapter")}
+
+
+def _links(page: str) -> set[str]:
+    import html
+
+    return {html.unescape(href) for href in re.findall(r'href="([^"]+)"', page)}
+
+
+def test_every_page_links_the_repository_its_issues_and_its_source_only_when_the_url_is_set(repository_book):
+    """_config.yml's repository.url turns on the repository, issue and edit links (book/_ext/repository_links.py)."""
+    kind, pages = repository_book
+    for name, page in pages.items():
+        links = _links(page)
+        repository = {link for link in links if link.startswith(EXAMPLE_REPOSITORY)}
+        if kind == "no-url":
+            assert not repository and not any("github.com" in link or "/edit/" in link for link in links), name
+            continue
+        assert any(link.startswith(f"{EXAMPLE_REPOSITORY}/issues") for link in repository), (name, repository)
+        edit = f"{EXAMPLE_REPOSITORY}/edit/main/book/{name}.md"
+        if kind == "url":
+            assert EXAMPLE_REPOSITORY in repository and edit in repository, (name, repository)
+        else:  # the student edition: the repository and the sources hold the solutions
+            assert EXAMPLE_REPOSITORY not in repository and edit not in repository, (name, repository)
+
+
+def test_the_preface_says_how_errors_reach_the_authors(repository_book):
+    """With a repository, the preface sends readers to its issue tracker; without, it says what to do instead."""
+    import html
+
+    kind, pages = repository_book
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", pages["preface"])).split())
+    if kind == "no-url":
+        assert "built without the address of a public repository" in text and "pass it on to the authors" in text, text
+        assert "issue tracker" in text and "open an issue" not in text
+    else:
+        assert "should report it: open an issue on the book" in text and "issue tracker, naming the page" in text, text
+        assert f'href="{EXAMPLE_REPOSITORY}/issues"' in pages["preface"]
+        assert ("Suggest edit" in text) == (kind == "url"), text

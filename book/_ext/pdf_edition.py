@@ -184,6 +184,19 @@ def _pdf_folders(app, config):
     config.html_extra_path = [f for f in folders if Path(app.confdir, f).is_dir()]
 
 
+def _chapters_keep_no_index(app, exception):
+    """The subject index belongs to the whole book: a chapter's PDF would list only its own pages,
+    under the book's heading. Sphinx's template prints the index in every document, so the chapter
+    documents lose their ``\\printindex`` line before LaTeX runs (Jupyter Book runs it after the build)."""
+    if exception is not None or app.builder.name != "latex":
+        return
+    for tex in Path(app.outdir).glob("chapter-*.tex"):
+        text = tex.read_text(encoding="utf-8")
+        kept = "\n".join(line for line in text.split("\n") if line.strip() != r"\printindex")
+        if kept != text:
+            tex.write_text(kept, encoding="utf-8")
+
+
 def setup(app):
     app.connect("config-inited", _pdf_folders, priority=400)  # before the student edition empties the list
     app.connect("env-get-outdated", _mark_pages)
@@ -197,4 +210,5 @@ def setup(app):
     app.connect("doctree-resolved", _number_chapter_as_in_html)
     app.connect("env-get-outdated", _mark_chapters)
     app.connect("html-page-context", _link_chapter_pdf)
+    app.connect("build-finished", _chapters_keep_no_index)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

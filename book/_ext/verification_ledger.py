@@ -1,11 +1,14 @@
 """The verification ledger: how every labelled equation of the book is checked.
 
-The ``{verification-ledger}`` directive writes, at build time, a table of every
-labelled equation in the order of ``_toc.yml``: its number as the reader sees it
-(an ``{eq}`` link), its chapter, and the strongest check its chapter's executed
-notebook printed, with counts per kind at the top. The rows come from the ``✔``
-lines of the committed, nbval-tested notebooks, read with
-:func:`ce_lib.verify.classify`, so the page cannot drift from what was checked.
+The ``{verification-ledger}`` directive writes, at build time, every labelled
+equation in the order of ``_toc.yml``, with counts per kind at the top, then one
+collapsible block per chapter (a sphinx-design dropdown: ``<details>`` and
+``<summary>`` in HTML, a heading and its table in the PDF). A block's summary names the
+chapter and counts its equations by strongest check; its table, three columns narrow
+enough for a phone, gives each equation's number as the reader sees it (an ``{eq}``
+link), the strongest check its chapter's executed notebook printed, and all its
+checks. The rows come from the ``✔`` lines of the committed, nbval-tested notebooks,
+read with :func:`ce_lib.verify.classify`, so the page cannot drift from what was checked.
 
 The same reader serves the coverage tests (``tests/book_sources.py``).
 """
@@ -17,12 +20,15 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import book_toc
 
 from ce_lib.verify import LEDGER_KINDS, classify
 
+# where a long identifier in a row may wrap in HTML (binary_cross_entropy, reduction='mean'), so a table fits a phone
+BREAK_AFTER = re.compile(r"(?<=[_=/])(?=\S)")
 # `$$ ... $$ (label)` and a {math} directive's `:label: name`
 DOLLAR_LABEL = re.compile(r"\$\$\s*\(([A-Za-z0-9_\-:.]+)\)")
 MATH_LABEL = re.compile(r"```\{math\}[^`]*?:label:\s*([A-Za-z0-9_\-:.]+)", re.S)
@@ -106,19 +112,43 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _kinds(counts: Counter) -> list[tuple[str, int]]:
+    """``(kind, count)`` for the kinds in ``counts``, strongest first, "not checked" last."""
+    return [(kind, counts[kind]) for kind in (*LEDGER_KINDS, "not checked") if counts[kind]]
+
+
+def _short(kind: str, n: int) -> str:
+    """A kind's name for a summary line, after a count ``n``: "hand proof, each step checked" -> "hand proofs"."""
+    name = kind.split(",")[0].removesuffix(" / convention")
+    return name + "s" if n > 1 and name in ("hand proof", "cited result", "definition") else name
+
+
 def ledger_markdown(root: Path, page: Path) -> str:
-    """The ledger as MyST Markdown, with links relative to ``page``."""
+    """The ledger as MyST Markdown, with links relative to ``page``: the totals, then a block per chapter."""
     rows = ledger_rows(root)
-    per_kind = Counter(strongest[0] if strongest else "not checked" for _, _, strongest, _ in rows)
+    strongest_kind = {(path, label): strongest[0] if strongest else "not checked" for path, label, strongest, _ in rows}
+    per_kind = Counter(strongest_kind.values())
     lines = [f"The book has **{len(rows)} labelled equations**. By the strongest check each one has:", ""]
-    lines += [f"- *{kind}*: {per_kind[kind]}" for kind in (*LEDGER_KINDS, "not checked") if per_kind[kind]]
-    lines += ["", "| Equation | Chapter | Strongest check | All checks |", "|---|---|---|---|"]
-    for path, label, strongest, counts in rows:
+    lines += [f"- *{kind}*: {n}" for kind, n in _kinds(per_kind)]
+    numbered = {chapter.source: chapter for chapter in book_toc.chapters(root)}
+    for path, group in groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        chapter = numbered.get(path)
+        name = f"Chapter {chapter.number} {chapter.title}" if chapter else book_toc.title(path)
+        kinds = Counter(strongest_kind[path, label] for _, label, _, _ in group)
+        equations = f"{len(group)} equation{'s' if len(group) > 1 else ''}"
+        summary = f"**{name}** — {equations}: " + ", ".join(f"{n} {_short(kind, n)}" for kind, n in _kinds(kinds))
         doc = Path(os.path.relpath(path.with_suffix(""), page.parent)).as_posix()
-        kind, detail = strongest if strongest else ("not checked", "")
-        detail = "" if detail == "holds symbolically" else detail.removeprefix("holds symbolically ")
-        every = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kn: LEDGER_KINDS.index(kn[0])))
-        lines.append(f"| {{eq}}`{label}` | {{doc}}`{doc}` | *{kind}*{': ' + _cell(detail) if detail else ''} | {every} |")
+        lines += ["", f":::{{dropdown}} {summary}", ":class-container: ce-ledger-chapter", ":margin: 0 2 0 0"]
+        lines += [":class-title: sd-font-weight-normal sd-py-1", ""]
+        lines += [f"The equations of {{doc}}`{doc}`, in the order they appear:", ""]
+        lines += ["| Eq. | Strongest check | All checks |", "|---|---|---|"]
+        for _, label, strongest, counts in group:
+            kind, detail = strongest if strongest else ("not checked", "")
+            detail = "" if detail == "holds symbolically" else detail.removeprefix("holds symbolically ")
+            every = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kn: LEDGER_KINDS.index(kn[0])))
+            lines.append(f"| {{eq}}`{label}` | *{kind}*{': ' + _cell(detail) if detail else ''} | {every} |")
+        lines += [":::"]
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +156,7 @@ def setup(app):
     from docutils import nodes
     from docutils.parsers.rst import Directive
     from docutils.statemachine import StringList
+    from sphinx.transforms.post_transforms import SphinxPostTransform
 
     class VerificationLedger(Directive):
         has_content = False
@@ -144,5 +175,25 @@ def setup(app):
             )
             return [container]
 
+    class BreakLongWords(SphinxPostTransform):
+        """In HTML, a ``<wbr>`` after each ``_``, ``=`` and ``/`` inside a word of the ledger's tables, so that
+        identifiers such as ``binary_cross_entropy`` may wrap and every table fits a phone's column."""
+
+        default_priority = 400
+        formats = ("html",)
+
+        def run(self, **kwargs):
+            for ledger in self.document.findall(nodes.container):
+                if "verification-ledger" not in ledger["classes"]:
+                    continue
+                for text in [t for table in ledger.findall(nodes.table) for t in table.findall(nodes.Text)]:
+                    parts = BREAK_AFTER.split(str(text))
+                    if len(parts) > 1:
+                        pieces = [nodes.Text(parts[0])]
+                        for part in parts[1:]:
+                            pieces += [nodes.raw("", "<wbr>", format="html"), nodes.Text(part)]
+                        text.parent.replace(text, pieces)
+
     app.add_directive("verification-ledger", VerificationLedger)
+    app.add_post_transform(BreakLongWords)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -83,14 +83,16 @@
     el("svg:line", { x1: x0, y1: y0 + h, x2: x0 + w, y2: y0 + h, class: "ce-axis" }, g);
     el("svg:line", { x1: x0, y1: y0, x2: x0, y2: y0 + h, class: "ce-axis" }, g);
     const ticks = xTicks || [xRange[0], (xRange[0] + xRange[1]) / 2, xRange[1]].map((t) => [t, String(+t.toFixed(2))]);
+    // offsets in em, so that the labels keep clear of each other when a phone's style enlarges the text
     for (const [t, label] of ticks) {
-      el("svg:text", { x: X(t), y: y0 + h + 16, "text-anchor": "middle", class: "ce-tick" }, g, label);
+      el("svg:text", { x: X(t), y: y0 + h, dy: "1.5em", "text-anchor": "middle", class: "ce-tick" }, g, label);
     }
     for (const t of [yRange[0], (yRange[0] + yRange[1]) / 2, yRange[1]]) {
-      el("svg:text", { x: x0 - 6, y: Y(t) + 4, "text-anchor": "end", class: "ce-tick" }, g, String(+t.toFixed(2)));
+      el("svg:text", { x: x0 - 6, y: Y(t), dy: "0.35em", "text-anchor": "end", class: "ce-tick" }, g, String(+t.toFixed(2)));
     }
-    el("svg:text", { x: x0 + w / 2, y: y0 + h + 34, "text-anchor": "middle", class: "ce-label" }, g, xLabel);
-    el("svg:text", { x: x0, y: y0 - 8, "text-anchor": "start", class: "ce-label" }, g, yLabel);
+    el("svg:text", { x: x0 + w / 2, y: y0 + h, dy: "2.8em", "text-anchor": "middle", class: "ce-label" }, g, xLabel);
+    // the y label sits in the top row, with the keys (spreadKeys keeps them apart)
+    el("svg:text", { x: x0, y: 12, "text-anchor": "start", class: "ce-label ce-key" }, g, yLabel);
     return { X, Y, g };
   }
 
@@ -148,8 +150,8 @@
     const left = plot(svg, [50, 30, 200, 170], [0, p.length], [0, 1], "outcome", "probability", outcomes);
     p.forEach((pk, k) => el("svg:rect", { x: left.X(k + 0.1), y: left.Y(pk), width: left.X(0.38) - left.X(0), height: left.Y(0) - left.Y(pk), class: "ce-bar ce-c0" }, left.g));
     const qBars = p.map((_, k) => el("svg:rect", { x: left.X(k + 0.52), width: left.X(0.38) - left.X(0), class: "ce-bar ce-c1" }, left.g));
-    el("svg:text", { x: 150, y: 12, class: "ce-key ce-c0-text" }, svg, "p (fixed)");
-    el("svg:text", { x: 225, y: 12, class: "ce-key ce-c1-text" }, svg, "q");
+    el("svg:text", { x: 120, y: 12, class: "ce-key ce-c0-text" }, svg, "p (fixed)");
+    el("svg:text", { x: 232, y: 12, class: "ce-key ce-c1-text" }, svg, "q");
     const lambdas = grid(0, steps, steps);
     const forward = lambdas.map((i) => kl(p, q(i)));
     const reverse = lambdas.map((i) => kl(q(i), p));
@@ -247,6 +249,27 @@
 
   const FIGURES = { "softmax-temperature": temperature, "kl-path": klPath, "bce-logit": bce };
 
+  // The keys of a row sit where the figure puts them, or just after the key before them when the text is
+  // larger (a phone's style, custom.css), so that "label y = 1" and "label y = 0" never overlap.
+  function spreadKeys(svg) {
+    const rows = new Map();
+    for (const key of svg.querySelectorAll("text.ce-key")) {
+      if (!key.dataset.x) key.dataset.x = key.getAttribute("x");
+      const y = key.getAttribute("y");
+      if (!rows.has(y)) rows.set(y, []);
+      rows.get(y).push(key);
+    }
+    for (const keys of rows.values()) {
+      keys.sort((u, v) => Number(u.dataset.x) - Number(v.dataset.x));
+      let end = -Infinity;
+      for (const key of keys) {
+        const x = Math.max(Number(key.dataset.x), end + 10);
+        key.setAttribute("x", x);
+        end = x + key.getComputedTextLength();
+      }
+    }
+  }
+
   function start() {
     for (const figure of document.querySelectorAll("figure.ce-interactive")) {
       const make = FIGURES[figure.dataset.figure];
@@ -254,6 +277,11 @@
       if (make) make(figure);
       if (caption) figure.appendChild(caption); // keep the caption last
       figure.classList.add("ce-ready");
+      const svg = figure.querySelector("svg");
+      if (svg) {
+        spreadKeys(svg);
+        window.addEventListener("resize", () => spreadKeys(svg));
+      }
     }
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
