@@ -151,12 +151,27 @@ BOOK_MODULES = {
 }
 
 
+# Tests of tests/test_small_books.py that read one module-scoped small book: in one unit, the book is built
+# once (on two cores each build is about 40 s of CPU). Parametrised tests share the book of their parameter.
+SMALL_BOOKS = "test_small_books.py"
+SHARED_SMALL_BOOK = {
+    "test_the_pdf_edition_is_linked_only_where_it_was_built": "downloads",
+    "test_the_wheel_is_offered_only_where_it_was_built": "downloads",
+}
+
+
 def _scope(nodeid: str) -> str:
-    """The xdist work unit of a test: its notebook, "book", "pdf", or the test alone."""
+    """The xdist work unit of a test: its notebook, "book", "pdf", a small book's, or the test alone."""
     path = nodeid.split("::")[0]
     if path.endswith(".ipynb"):
         return path
-    return BOOK_MODULES.get(path.rsplit("/", 1)[-1], nodeid)
+    module = path.rsplit("/", 1)[-1]
+    if module == SMALL_BOOKS:
+        name = nodeid.split("::")[-1]
+        if "[" in name:
+            return f"{path}[{name.split('[', 1)[1]}"
+        return f"{path}:{SHARED_SMALL_BOOK[name]}" if name in SHARED_SMALL_BOOK else nodeid
+    return BOOK_MODULES.get(module, nodeid)
 
 
 class _BookScheduling:

@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import conftest
 import pytest
 from conftest import _scope, pytest_collection_modifyitems
 
@@ -20,6 +21,19 @@ def test_the_books_tests_share_one_unit_and_the_pdfs_another():
 def test_other_tests_are_units_of_their_own():
     assert _scope("tests/test_losses.py::test_e") == "tests/test_losses.py::test_e"
     assert _scope("tests/test_losses.py::test_e") != _scope("tests/test_losses.py::test_f")
+
+
+def test_the_tests_of_one_small_book_share_a_unit():
+    """A module-scoped small book is built once per worker: its tests share one unit, other small books spread."""
+    url = [_scope(f"tests/test_small_books.py::test_{t}[url]") for t in ("links", "preface")]
+    assert url[0] == url[1] != _scope("tests/test_small_books.py::test_links[no-url]")
+    downloads = [_scope(f"tests/test_small_books.py::{name}") for name in conftest.SHARED_SMALL_BOOK]
+    assert len(downloads) == 2 and downloads[0] == downloads[1]
+    import test_small_books  # the names are the module's tests (a renamed test would lose its shared build)
+
+    assert all(callable(getattr(test_small_books, name, None)) for name in conftest.SHARED_SMALL_BOOK)
+    alone = _scope("tests/test_small_books.py::test_a_failing_cell_fails_the_build_naming_notebook_and_cell")
+    assert alone not in (url[0], downloads[0]) and alone.endswith("test_a_failing_cell_fails_the_build_naming_notebook_and_cell")
 
 
 def _item(nodeid: str, *fixtures: str) -> SimpleNamespace:
