@@ -650,7 +650,7 @@ def test_no_page_shows_a_raw_label_or_a_roles_source(built_book):
 @pytest.mark.parametrize("width", [390, 1280])
 def test_interactive_figures_text_is_legible_and_apart_on_a_phone(site, browser, width):
     """On a phone the drawing is scaled to about 0.6 of its width: its text is enlarged (custom.css) to at least
-    9.5 px high (7 px before), and no two labels, ticks or keys overlap at either width."""
+    9.5 px high (8 px before, measured with the old style), and no two labels, ticks or keys overlap at either width."""
     origin, _ = site
     for rel, figure, _ in INTERACTIVE:
         ctx, page = _open(browser, f"{origin}/{rel}", viewport={"width": width, "height": 844})
