@@ -3,10 +3,18 @@
 Run with `make bench`. Every ratio is ce_lib's time divided by the reference's time,
 both measured in this run on this machine (best of several repeats), so a ratio
 below 1 means ce_lib is faster. PyTorch is optional; without it its columns say "n/a".
+
+The ratios depend on the CPU (a target met on one machine of a kind can be missed on
+another), so the report starts with the CPU model and the SIMD extensions NumPy uses, and
+lists every case that misses a target. Where NumPy's own ``exp`` leaves too little of a
+target's time for the rest (its float64 ``exp`` is not vectorised without AVX-512), the
+report shows that floor beside the missed target, which it still reports as not met.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import timeit
 import tracemalloc
 
@@ -40,6 +48,51 @@ def best_times(fns, rounds=25):
         for i, fn in enumerate(fns):
             best[i] = min(best[i], timeit.timeit(fn, number=number) / number)
     return best
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (Linux), else platform.processor(), else "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def simd_extensions():
+    """NumPy's SIMD extensions, as np.show_runtime() reports them: (baseline, found, not found) lists of names.
+
+    NumPy 2.4 has no public function that returns them; np.show_runtime() prints them from
+    these attributes of its core module, read the same way here.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+    except ImportError:  # a NumPy without them
+        return [], [], []
+    found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    return list(__cpu_baseline__), found, [f for f in __cpu_dispatch__ if f not in found]
+
+
+def exp_ns_per_entry(dtype, n=1 << 20):
+    """Nanoseconds per entry of np.exp on n entries of ``dtype`` in [-10, 0] (best of 20 calls)."""
+    x = np.linspace(-10, 0, n, dtype=dtype)
+    out = np.empty_like(x)
+    return min(timeit.repeat(lambda: np.exp(x, out=out), number=1, repeat=20)) / n * 1e9
+
+
+def print_machine():
+    """The CPU, NumPy's SIMD level and the speed of np.exp: what the time ratios below depend on."""
+    baseline, found, missing = simd_extensions()
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs)")
+    print(
+        f"NumPy SIMD: baseline {' '.join(baseline) or '?'}; found {' '.join(found) or 'none'}; not found {' '.join(missing) or 'none'}"
+    )
+    print(
+        f"np.exp: {exp_ns_per_entry(np.float32):.2f} ns per float32 entry, {exp_ns_per_entry(np.float64):.2f} ns per float64 entry"
+    )
 
 
 def scipy_cross_entropy(x, y):
@@ -84,13 +137,19 @@ def speed_table():
                     "softmax": lambda: torch.softmax(tx, 1),
                     "softmax_cross_entropy": lambda: F.cross_entropy(tx, ty),
                 }
+            scratch = np.empty_like(x)
+            exp_alone = lambda: np.exp(x, out=scratch)
             for name, fn in ours.items():
                 t_ours, t_scipy = best_times([fn, scipys[name]])
-                r_torch1 = r_torchn = float("nan")
+                r_torch1 = r_torchn = floor = float("nan")
                 if torch is not None:
                     default_threads = torch.get_num_threads()
                     torch.set_num_threads(1)
-                    t_ours1, t_torch1 = best_times([fn, torches[name]])
+                    if name == "softmax_cross_entropy":  # np.exp alone, timed with the two: the floor
+                        t_ours1, t_torch1, t_exp = best_times([fn, torches[name], exp_alone])
+                        floor = t_exp / t_torch1
+                    else:
+                        t_ours1, t_torch1 = best_times([fn, torches[name]])
                     torch.set_num_threads(default_threads)
                     t_oursn, t_torchn = best_times([fn, torches[name]])
                     r_torch1, r_torchn = t_ours1 / t_torch1, t_oursn / t_torchn
@@ -105,6 +164,7 @@ def speed_table():
                         r_torch1,
                         r_torchn,
                         memory,
+                        floor,
                     )
                 )
     return rows
@@ -140,31 +200,55 @@ TARGETS = [
 ULP_TARGET = 4.0
 
 
+#: The floor of a cross-entropy in NumPy is np.exp alone, one exp per logit, timed on the
+#: same input in the same interleaved rounds; a max-shifted log-sum-exp also needs the row
+#: maxima, the subtraction x - a and the row sums. A missed target is still reported as
+#: "NOT MET": the floor is printed beside it, to show how much of the gap NumPy leaves.
+def case_status(value, bound):
+    """'met' or 'NOT MET'."""
+    return "met" if value <= bound else "NOT MET"
+
+
 def report_targets(rows, ulp):
-    """Print each target, the worst case over the shapes and dtypes, and whether it is met."""
+    """Print each target with its worst case and status, then every case that misses a target."""
     print("\nTargets (worst case over the shapes and dtypes above)")
     columns = {"r_scipy": 4, "r_torch1": 5, "mem": 7}
-    met_all = True
+    misses, statuses = [], set()
     for what, column, names, bound in TARGETS:
         for name in names:
-            values = [(row[columns[column]], row[1], row[2]) for row in rows if row[0] == name]
-            worst, shape, dtype = max(values)
+            cases = [(row[columns[column]], row[1], row[2], row[8]) for row in rows if row[0] == name]
+            worst, shape, dtype, _ = max(cases)
             if np.isnan(worst):
                 print(f"  {name:<22} {what:<27} <= {bound:<4} n/a (PyTorch not installed)")
                 continue
-            met = worst <= bound
-            met_all &= met
-            print(f"  {name:<22} {what:<27} <= {bound:<4} worst {worst:5.2f} ({shape} {dtype})  {'met' if met else 'NOT MET'}")
+            status = max((case_status(v, bound) for v, _, _, _ in cases), key=["met", "NOT MET"].index)
+            statuses.add(status)
+            floor = max(cases)[3]
+            at = f"{shape} {dtype}" + (f"; np.exp alone {floor:4.2f}" if column == "r_torch1" and not np.isnan(floor) else "")
+            print(f"  {name:<22} {what:<27} <= {bound:<4} worst {worst:5.2f} ({at})  {status}")
+            misses += [
+                (name, what, bound, v, sh, dt, fl if column == "r_torch1" else float("nan")) for v, sh, dt, fl in cases if v > bound
+            ]
     worst_ulp = max(ulp["ce_lib"].values())
-    met = worst_ulp <= ULP_TARGET
-    met_all &= met
-    print(
-        f"  {'every function':<22} {'scaled ULP error':<27} <= {ULP_TARGET:<4} worst {worst_ulp:5.2f}  {'met' if met else 'NOT MET'}"
-    )
-    print("All targets met." if met_all else "Some targets are not met (see above).")
+    status = "met" if worst_ulp <= ULP_TARGET else "NOT MET"
+    statuses.add(status)
+    print(f"  {'every function':<22} {'scaled ULP error':<27} <= {ULP_TARGET:<4} worst {worst_ulp:5.2f}  {status}")
+    report_misses(misses)
+    print("Some targets are not met (see above)." if "NOT MET" in statuses else "All targets met.")
+
+
+def report_misses(misses):
+    """Print every case that misses a target, with the floor set by np.exp where there is one."""
+    if not misses:
+        return
+    print("\nEvery case that misses a target (for a cross-entropy's time, floor: np.exp alone / torch 1 thread)")
+    for name, what, bound, value, shape, dtype, floor in misses:
+        extra = f"  floor {floor:4.2f}, ce_lib {value / floor:4.2f} x np.exp" if not np.isnan(floor) else ""
+        print(f"  {name:<22} {shape:<10} {dtype:<8} {what:<27} {value:5.2f} > {bound}{extra}  NOT MET")
 
 
 def main():
+    print_machine()
     print(
         f"numpy {np.__version__}, scipy {sc.__name__ and __import__('scipy').__version__}, "
         f"torch {torch.__version__ if torch else 'not installed'}"
@@ -176,7 +260,7 @@ def main():
     print(header)
     print("-" * len(header))
     rows = speed_table()
-    for name, shape, dtype, ms, r_scipy, r1, rn, mem in rows:
+    for name, shape, dtype, ms, r_scipy, r1, rn, mem, _ in rows:
         print(f"{name:<22} {shape:<10} {dtype:<8} {ms:9.2f} {r_scipy:7.2f} {r1:9.2f} {rn:9.2f} {mem:5.2f}")
     print("\nWorst error on the hard set, in ULP divided by max(1, condition number); <= 4 is the target")
     table = ulp_table()

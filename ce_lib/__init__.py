@@ -17,11 +17,19 @@ from .calibration import (
 )
 from .distillation import distillation_loss, info_nce, kl_div
 from .gradients import (
+    binary_cross_entropy_grad,
     binary_cross_entropy_with_logits_grad,
     distillation_loss_grad,
+    kl_div_grad,
+    log_sigmoid_grad,
+    log_softmax_vjp,
+    logit_grad,
+    logsumexp_vjp,
+    nll_loss_grad,
     sigmoid_grad,
     softmax_cross_entropy_grad,
     softmax_jacobian,
+    softmax_vjp,
 )
 from .information import cross_entropy, entropy, js_divergence, kl_divergence, mutual_information
 from .likelihood import empirical_distribution, log_likelihood
@@ -70,8 +78,16 @@ __all__ = [
     "fit_temperature",
     # gradients
     "sigmoid_grad",
+    "log_sigmoid_grad",
+    "logit_grad",
     "softmax_jacobian",
+    "softmax_vjp",
+    "log_softmax_vjp",
+    "logsumexp_vjp",
     "softmax_cross_entropy_grad",
+    "nll_loss_grad",
+    "binary_cross_entropy_grad",
     "binary_cross_entropy_with_logits_grad",
+    "kl_div_grad",
     "distillation_loss_grad",
 ]

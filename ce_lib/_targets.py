@@ -68,6 +68,8 @@ def index_target(
     x = as_float_array(scores, name)
     xl = classes_last(x, name)
     num_classes = xl.shape[-1]
+    if num_classes == 0:
+        raise ValueError(f"{name} has no classes: its class axis has length 0")
     y = as_index_array(target, "target")
     expected = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
     if y.shape != expected:
@@ -93,13 +95,26 @@ class ProbabilityTarget(NamedTuple):
 
 
 def probability_target(
-    scores: np.ndarray, target: ArrayLike, weight: ArrayLike | None, reduction: str, label_smoothing: float
+    scores: np.ndarray,
+    target: ArrayLike,
+    weight: ArrayLike | None,
+    reduction: str,
+    label_smoothing: float,
+    ignore_index: int = -100,
 ) -> ProbabilityTarget:
+    """Validate a probability target of the input's shape; ``ignore_index`` must be negative (PyTorch's rule)."""
     check_reduction(reduction)
+    if ignore_index >= 0:
+        raise ValueError(
+            f"ignore_index must be negative with probability targets, got {ignore_index}: a probability target has "
+            "no class to ignore (as PyTorch, a negative ignore_index is accepted and has no effect)"
+        )
     t = as_float_array(target, "target")
     check_unit_interval(t, "target")
     xl, tl = classes_last(scores, "logits"), classes_last(t, "target")
     num_classes = xl.shape[-1]
+    if num_classes == 0:
+        raise ValueError("logits has no classes: its class axis has length 0")
     if label_smoothing > 0:
         tl = (1 - label_smoothing) * tl + label_smoothing / num_classes
     return ProbabilityTarget(xl, tl, class_weight(weight, num_classes, scores.dtype))
@@ -140,9 +155,13 @@ def positive_weight(pos_weight: ArrayLike | None, logits: np.ndarray) -> np.ndar
     if pos_weight is None:
         return None
     pw = as_float_array(pos_weight, "pos_weight")
-    if logits.ndim == 0 or pw.shape != (logits.shape[-1],):
-        last = logits.shape[-1] if logits.ndim else "none"
-        raise ValueError(f"pos_weight must have one entry per class of the last axis, shape ({last},), got {pw.shape}")
+    if logits.ndim == 0:
+        raise ValueError("pos_weight needs logits with a last axis of labels, shape (..., L); got 0-d logits")
+    if pw.shape != (logits.shape[-1],):
+        raise ValueError(
+            f"pos_weight must have one entry per label of the logits' last axis, shape ({logits.shape[-1]},), "
+            f"got {pw.shape}; for logits of shape (N,) with one label, reshape them to (N, 1)"
+        )
     return pw.astype(logits.dtype, copy=False)
 
 

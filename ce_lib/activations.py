@@ -24,13 +24,22 @@ References
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores, softmax_rows
-from ._validation import as_float_array, check_axis, check_unit_interval
+from ._kernels import as_rows, from_rows, log_softmax_of_rows, logsumexp_of_rows, softmax_of_rows
+from ._validation import (
+    as_float_array,
+    check_axes,
+    check_axis,
+    check_scalar_axis,
+    check_unit_interval,
+    half_in_half_out,
+    logit_bounds,
+)
 
 __all__ = ["log_sigmoid", "log_softmax", "logit", "logsumexp", "sigmoid", "softmax", "softplus"]
 
@@ -40,6 +49,7 @@ def _scalar_or_array(result: np.ndarray) -> Any:
     return result[()]
 
 
+@half_in_half_out
 def sigmoid(x: ArrayLike) -> np.ndarray:
     r"""Logistic sigmoid, elementwise.
 
@@ -61,6 +71,12 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     :math:`x \ge 0` the first form is used, for :math:`x < 0` the second.
     ``sigmoid(inf) = 1`` and ``sigmoid(-inf) = 0``; NaN propagates.
 
+    Differences from PyTorch and SciPy: a very negative ``x`` keeps its subnormal
+    result (``sigmoid(-710.0)`` is 4.5e-309), where ``torch.sigmoid`` and
+    ``scipy.special.expit`` return 0 below about -709.78 (in float64; this function returns 0 below
+    about -745.13); integer input gives float64.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import sigmoid
@@ -72,6 +88,7 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     return _scalar_or_array(np.where(x >= 0, 1 / (1 + e), e / (1 + e)))
 
 
+@half_in_half_out
 def log_sigmoid(x: ArrayLike) -> np.ndarray:
     r"""Logarithm of the sigmoid, elementwise, without forming :math:`\sigma(x)`.
 
@@ -98,6 +115,7 @@ def log_sigmoid(x: ArrayLike) -> np.ndarray:
     return _scalar_or_array(np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))))
 
 
+@half_in_half_out
 def softplus(x: ArrayLike) -> np.ndarray:
     r"""Softplus, elementwise: the smooth maximum of :math:`x` and 0.
 
@@ -116,6 +134,14 @@ def softplus(x: ArrayLike) -> np.ndarray:
     ndarray
         Values in :math:`[\max(x, 0), \max(x, 0) + \log 2]`, same shape and floating dtype as ``x``.
 
+    Notes
+    -----
+    Differences from PyTorch: there is no ``beta`` or ``threshold``. ``F.softplus``
+    returns ``x`` itself once ``beta * x > 20``, so ``F.softplus(25.0)`` is exactly 25, where
+    this function returns ``25 + 1.4e-11``, correct to the last bit; for PyTorch's ``beta``,
+    use ``softplus(beta * x) / beta``.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import softplus
@@ -126,7 +152,8 @@ def softplus(x: ArrayLike) -> np.ndarray:
     return _scalar_or_array(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
 
 
-def logit(p: ArrayLike) -> np.ndarray:
+@half_in_half_out
+def logit(p: ArrayLike, eps: float | None = None) -> np.ndarray:
     r"""Log-odds, the inverse of :func:`sigmoid`, elementwise.
 
     .. math:: \operatorname{logit}(p) = \log\frac{p}{1 - p}
@@ -135,6 +162,9 @@ def logit(p: ArrayLike) -> np.ndarray:
     ----------
     p : array_like
         Probabilities in :math:`[0, 1]`, any shape.
+    eps : float in [0, 0.5], optional
+        Clamp ``p`` to :math:`[\varepsilon, 1 - \varepsilon]` first, as ``torch.logit``'s
+        ``eps``, so that 0 and 1 give finite log-odds. Default None: no clamp.
 
     Returns
     -------
@@ -145,7 +175,16 @@ def logit(p: ArrayLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        If an entry of ``p`` lies outside :math:`[0, 1]`.
+        If an entry of ``p`` lies outside :math:`[0, 1]`, or ``eps`` outside :math:`[0, 0.5]`.
+
+    Notes
+    -----
+    Differences from PyTorch: an entry outside :math:`[0, 1]` raises ``ValueError`` here,
+    where ``torch.logit`` and ``scipy.special.logit`` return NaN for that entry (and
+    ``torch.logit`` with ``eps`` clamps it silently): a probability outside :math:`[0, 1]`
+    is a bug upstream, and this library refuses to turn it into a number. ``eps`` must lie in
+    :math:`[0, 0.5]`, where PyTorch accepts any (one above 0.5 reverses the sign).
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
 
     Examples
     --------
@@ -155,14 +194,19 @@ def logit(p: ArrayLike) -> np.ndarray:
     array([0.        , 2.19722458])
     >>> bool(np.isclose(logit(sigmoid(3.0)), 3.0, rtol=1e-14, atol=0))
     True
+    >>> logit([0.0, 1.0], eps=0.1)  # clamped to 0.1 and 0.9: log(1/9) and log 9
+    array([-2.19722458,  2.19722458])
     """
-    p = as_float_array(p, "p")
-    check_unit_interval(p, "p")
+    q = as_float_array(p, "p")
+    check_unit_interval(q, "p")
+    if eps is not None:
+        q = np.clip(q, *logit_bounds(p, q, eps))  # bounds rounded in p's own dtype, as torch.logit
     with np.errstate(divide="ignore"):  # p = 0 or 1 gives -inf or inf, the exact limit
-        return _scalar_or_array(np.log(p / (1 - p)))
+        return _scalar_or_array(np.log(q / (1 - q)))
 
 
-def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+@half_in_half_out
+def logsumexp(x: ArrayLike, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> np.ndarray:
     r"""Log of the sum of exponentials along ``axis``, computed stably.
 
     .. math:: \operatorname{lse}(x) = \log\sum_{i=1}^{C} e^{x_i} = a + \operatorname{log1p}\Big(\sum_{i \ne m} e^{x_i - a}\Big),
@@ -174,11 +218,14 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     ----------
     x : array_like
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
-    axis : int, optional
+    axis : int, tuple of ints or None, optional
         The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
-        pass ``axis=1`` for an (N, C, d1, ...) array).
+        pass ``axis=1`` for an (N, C, d1, ...) array). A tuple sums over several axes at
+        once (as ``torch.logsumexp``'s ``dim`` and SciPy's ``axis``); None, over every
+        axis (as SciPy); the empty tuple, over none (as SciPy: the result is ``x``). A 0-d
+        ``x`` takes ``axis`` 0 or -1 (as PyTorch) and gives ``x`` itself.
     keepdims : bool, optional
-        Keep ``axis`` as a dimension of length 1. Default ``False``.
+        Keep the reduced axes as dimensions of length 1. Default ``False``.
 
     Returns
     -------
@@ -192,6 +239,13 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     ``-inf``, the log of an empty sum (all as SciPy's ``logsumexp`` and
     ``torch.logsumexp``).
 
+    Differences from PyTorch and SciPy: ``axis`` defaults to the last axis
+    (``scipy.special.logsumexp`` reduces the whole array; ``torch.logsumexp`` requires
+    ``dim``); SciPy's ``b`` and ``return_sign`` are not offered; float16 input is summed in
+    float32 and rounded once, so 70 000 float16 zeros give 11.16 where SciPy and PyTorch
+    overflow to ``inf``.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> import numpy as np
@@ -200,20 +254,32 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     np.float64(1000.6931471805599)
     >>> float(logsumexp([0.0, -40.0]))  # the naive log(1 + e^-40) rounds to 0
     4.248354255291589e-18
+    >>> float(logsumexp(np.zeros((2, 3)), axis=(0, 1)))  # log 6, over both axes at once
+    1.791759469228055
     """
     x = as_float_array(x, "x")
-    axis = check_axis(x, axis, "x")
+    axes = check_axes(x, axis, "x")
+    if x.ndim == 0:  # one element: log(e^x) = x, inf and NaN included
+        return _scalar_or_array(x.copy())
+    if len(axes) != 1:
+        return _logsumexp_axes(x, axes, keepdims)
+    axis = axes[0]
     if x.shape[axis] == 0:  # the log of an empty sum
         return _scalar_or_array(np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, -np.inf, dtype=x.dtype))
     x2 = as_rows(x, axis)
-    out, buf = np.empty(x2.shape[0], dtype=x.dtype), scratch(x2)
-    for b in row_blocks(x2):
-        parts = logsumexp_parts(x2[b], buf)
-        out[b] = (parts.max + np.log1p(parts.rest))[:, 0]
-    lse = from_rows(out, x.shape, axis)
+    lse = from_rows(logsumexp_of_rows(x2), x.shape, axis)
     return _scalar_or_array(np.expand_dims(lse, axis) if keepdims else lse)
 
 
+def _logsumexp_axes(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Log-sum-exp over several axes (or none): those axes merged into one last axis, reduced by :func:`logsumexp`."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    merged = np.moveaxis(x, axes, range(len(kept), x.ndim))
+    lse = logsumexp(merged.reshape([x.shape[i] for i in kept] + [math.prod(x.shape[i] for i in axes)]), axis=-1)
+    return _scalar_or_array(np.reshape(lse, [1 if i in axes else n for i, n in enumerate(x.shape)]) if keepdims else lse)
+
+
+@half_in_half_out
 def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     r"""Logarithm of the softmax along ``axis``, computed stably.
 
@@ -227,7 +293,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
     axis : int, optional
         The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
-        pass ``axis=1`` for an (N, C, d1, ...) array).
+        pass ``axis=1`` for an (N, C, d1, ...) array). A 0-d ``x`` takes 0 or -1 and
+        gives 0, as PyTorch.
 
     Returns
     -------
@@ -242,6 +309,12 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     ``-inf`` gives NaN, and a ``+inf`` score gets NaN, as SciPy's ``log_softmax``.
     An empty axis gives an empty result.
 
+    Differences from PyTorch and SciPy: as :func:`softmax` for ``axis``, integer and
+    complex input. A ``+inf`` score gives NaN at that entry and ``-inf`` at finite ones, as
+    SciPy, where PyTorch makes the whole slice NaN; a tiny log-probability
+    (``log_softmax([40, 0])[0] = -4.2e-18``) is kept where PyTorch and SciPy return 0.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> import numpy as np
@@ -255,18 +328,18 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     np.float64(-4.248354255291589e-18)
     """
     x = as_float_array(x, "x")
+    if x.ndim == 0:  # one element, as PyTorch: log 1 = 0 (NaN for inf or NaN, as SciPy)
+        check_scalar_axis(axis, "x")
+        return log_softmax(x.reshape(1))[0]
     axis = check_axis(x, axis, "x")
     if x.shape[axis] == 0:
         return x.copy()
     x2 = as_rows(x, axis)
-    out, buf = np.empty_like(x2), scratch(x2)
-    for b in row_blocks(x2):
-        parts = logsumexp_parts(x2[b], buf, shifted=out[b])  # x - a goes straight to the output
-        # (x - a) - log1p(s): exact shift invariance, see the Notes
-        np.subtract(shifted_scores(x2[b], parts, shifted=out[b]), np.log1p(parts.rest), out=out[b])
+    out = log_softmax_of_rows(x2)  # (x - a) - log1p(s): exact shift invariance, see the Notes
     return from_rows(out, x.shape, axis)
 
 
+@half_in_half_out
 def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     r"""Softmax along ``axis``: scores to a probability distribution.
 
@@ -284,7 +357,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
         Scores, shape ``(..., C, ...)`` with the ``C`` classes along ``axis``.
     axis : int, optional
         The class axis. Default ``-1``, the last axis (the losses use axis 1, as PyTorch:
-        pass ``axis=1`` for an (N, C, d1, ...) array).
+        pass ``axis=1`` for an (N, C, d1, ...) array). A 0-d ``x`` takes 0 or -1 and
+        gives 1, as PyTorch.
 
     Returns
     -------
@@ -293,6 +367,14 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
         and floating dtype as ``x``. A slice containing ``+inf`` gives NaN, and
         ``-inf`` scores get probability 0, as SciPy's ``softmax``; an empty axis gives
         an empty result.
+
+    Notes
+    -----
+    Differences from PyTorch and SciPy: ``axis`` defaults to the last axis, where
+    ``scipy.special.softmax`` normalises the whole array by default and ``F.softmax`` without
+    ``dim`` picks dim 0 of a 3-d input; integer input gives float64 (PyTorch raises);
+    complex input raises ``ValueError`` (SciPy accepts it).
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
 
     Examples
     --------
@@ -304,11 +386,12 @@ def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     array([0.81162645, 0.024509  , 0.16386455])
     """
     x = as_float_array(x, "x")
+    if x.ndim == 0:  # one element, as PyTorch: e^x / e^x = 1 (NaN for inf or NaN, as SciPy)
+        check_scalar_axis(axis, "x")
+        return softmax(x.reshape(1))[0]
     axis = check_axis(x, axis, "x")
     if x.shape[axis] == 0:
         return x.copy()
     x2 = as_rows(x, axis)
-    out = np.empty_like(x2)
-    for b in row_blocks(x2):
-        softmax_rows(x2[b], out[b])  # the block's softmax, computed in place in the output
+    out = softmax_of_rows(x2)
     return from_rows(out, x.shape, axis)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _targets
-from ._validation import as_float_array, as_index_array, check_distribution, check_reduction
+from ._validation import as_float_array, as_index_array, check_distribution, check_reduction, half_in_half_out
 from .activations import sigmoid, softmax
 from .losses import binary_cross_entropy_with_logits
 
@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 
+@half_in_half_out
 def brier_score(probs: ArrayLike, target: ArrayLike, reduction: str = "mean") -> np.ndarray:
     r"""The Brier score: the squared distance between predicted and target distributions.
 
@@ -85,6 +86,7 @@ def brier_score(probs: ArrayLike, target: ArrayLike, reduction: str = "mean") ->
     return _targets.reduce(per.astype(ql.dtype, copy=False), reduction, per.size)
 
 
+@half_in_half_out
 def sigmoid_focal_loss(
     logits: ArrayLike, target: ArrayLike, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "none"
 ) -> np.ndarray:

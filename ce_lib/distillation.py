@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _targets
-from ._validation import as_float_array, check_same_shape
+from ._validation import as_float_array, check_same_shape, half_in_half_out
 from .activations import log_softmax
 from .losses import softmax_cross_entropy
 
@@ -33,6 +33,7 @@ def _reduce_kl(per: np.ndarray, reduction: str, batch: int) -> np.ndarray:
     return _targets.reduce(per, reduction, per.size)
 
 
+@half_in_half_out
 def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = "mean", log_target: bool = False) -> np.ndarray:
     r"""PyTorch's ``kl_div`` loss: the KL divergence of the prediction from the target, pointwise.
 
@@ -46,8 +47,7 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = "mean", log_tar
     ``log_softmax(scores)``, not probabilities), the arguments are in the opposite
     order to :math:`D_{\mathrm{KL}}(y \,\|\, q)`, and only ``reduction="batchmean"`` gives the KL
     divergence per example, averaged; ``"mean"`` also divides by the number of classes.
-    One deliberate difference: with ``log_target=True`` a target of :math:`-\infty`
-    (probability 0) contributes 0, by :math:`0 \log 0 = 0`, where PyTorch returns NaN.
+    Its differences from PyTorch are in the Notes.
 
     Parameters
     ----------
@@ -73,6 +73,17 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = "mean", log_tar
     - ``input`` and ``target``: one shape, any; with ``"batchmean"`` the first axis counts
       the examples (e.g. (N, C) with a distribution in each row).
     - output: a scalar, or the input's shape for ``reduction="none"``.
+
+    Notes
+    -----
+    Differences from PyTorch: with ``log_target=True`` a target of :math:`-\infty`
+    (probability 0) contributes 0, by :math:`0 \log 0 = 0`, where PyTorch returns NaN; a
+    negative target probability raises ``ValueError``, where PyTorch returns NaN for that
+    term (a negative probability is a bug upstream, not a number); ``input`` and ``target``
+    must have one shape (PyTorch broadcasts); ``reduction="mean"`` gives PyTorch's value
+    without its warning. This is not ``scipy.special.kl_div``, which computes
+    ``x log(x/y) - x + y`` with the target first.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
 
     Examples
     --------
@@ -119,6 +130,7 @@ def distillation_inputs(
     return zl.astype(dtype, copy=False), vl.astype(dtype, copy=False), t, z.shape[0] if z.ndim > 1 else 1
 
 
+@half_in_half_out
 def distillation_loss(
     student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float, reduction: str = "batchmean"
 ) -> np.ndarray:
@@ -170,6 +182,7 @@ def distillation_loss(
     return _reduce_kl(per, reduction, batch)
 
 
+@half_in_half_out
 def info_nce(
     query: ArrayLike, positive: ArrayLike, negatives: ArrayLike, temperature: float = 0.1, reduction: str = "mean"
 ) -> np.ndarray:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, check_axis, check_distribution, check_same_shape, log_of_base
+from ._validation import as_float_array, check_axis, check_distribution, check_same_shape, half_in_half_out, log_of_base
 
 __all__ = ["cross_entropy", "entropy", "js_divergence", "kl_divergence", "mutual_information"]
 
@@ -29,9 +29,10 @@ def _distribution(p: ArrayLike, name: str, axis: int) -> tuple[np.ndarray, int]:
 
 
 def _pair(p: ArrayLike, q: ArrayLike, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
-    pa, axis = _distribution(p, "p", axis)
-    qa, _ = _distribution(q, "q", axis)
-    check_same_shape(pa, qa, "p", "q")
+    pa, qa = as_float_array(p, "p"), as_float_array(q, "q")
+    check_same_shape(pa, qa, "p", "q")  # before the sums, so that a shape mismatch is reported as one
+    pa, axis = _distribution(pa, "p", axis)
+    qa, _ = _distribution(qa, "q", axis)
     dtype = np.result_type(pa, qa)
     return pa.astype(dtype, copy=False), qa.astype(dtype, copy=False), axis
 
@@ -57,6 +58,7 @@ def _log_where_positive(q: np.ndarray, p: np.ndarray, base: float | None = None)
     return out
 
 
+@half_in_half_out
 def entropy(p: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
     r"""Shannon entropy of a discrete distribution.
 
@@ -82,6 +84,14 @@ def entropy(p: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarr
     ValueError
         If ``p`` has a negative entry, does not sum to 1 along ``axis``, or ``base`` is invalid.
 
+    Notes
+    -----
+    Differences from SciPy: ``scipy.stats.entropy`` normalises its input, sums along
+    axis 0 by default, and with a second argument computes the KL divergence; here ``p``
+    must be a distribution (else ``ValueError``), the default axis is the last, and the second
+    argument is ``axis`` (use :func:`kl_divergence` for two distributions).
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import entropy
@@ -94,6 +104,7 @@ def entropy(p: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarr
     return (0.0 - np.sum(p * _log_where_positive(p, p, base), axis=axis))[()]  # 0 - x: no -0.0
 
 
+@half_in_half_out
 def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
     r"""Cross-entropy of a predicted distribution ``q`` relative to a true distribution ``p``.
 
@@ -124,6 +135,13 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     ValueError
         If ``p`` or ``q`` is not a distribution, their shapes differ, or ``base`` is invalid.
 
+    Notes
+    -----
+    Differences from SciPy: inputs are not normalised (each must sum to 1 along
+    ``axis``, else ``ValueError``, where ``scipy.stats.entropy(p, q)`` divides by the sums),
+    ``p`` and ``q`` must have one shape (SciPy broadcasts), and the default axis is the last.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import cross_entropy
@@ -131,9 +149,10 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     0.5108256237659907
     """
     p, q, axis = _pair(p, q, axis)
-    return (-np.sum(p * _log_where_positive(q, p, base), axis=axis))[()]
+    return (0.0 - np.sum(p * _log_where_positive(q, p, base), axis=axis))[()]  # 0 - x: no -0.0
 
 
+@half_in_half_out
 def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
     r"""Kullback-Leibler divergence of ``q`` from ``p`` (relative entropy).
 
@@ -170,6 +189,10 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     that sum is valid only when ``p`` and ``q`` have exactly the same total, which inputs
     in floating point rarely have, so this function keeps the direct sum.
 
+    Differences from SciPy: as :func:`cross_entropy`: no normalising, one shape, the
+    last axis by default.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import kl_divergence
@@ -192,6 +215,7 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     return np.sum(terms, axis=axis)[()]
 
 
+@half_in_half_out
 def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None = None) -> np.ndarray:
     r"""Jensen-Shannon divergence: the mean KL divergence of ``p`` and ``q`` from their mixture.
 
@@ -217,8 +241,11 @@ def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
 
     Notes
     -----
-    ``scipy.spatial.distance.jensenshannon`` returns the *square root* of this
-    quantity (the Jensen-Shannon distance, a metric); square it to compare.
+    Differences from SciPy: ``scipy.spatial.distance.jensenshannon`` returns the *square
+    root* of this quantity (the Jensen-Shannon distance, a metric; square it to compare),
+    normalises its inputs, broadcasts them, and sums along axis 0 by default; here the
+    inputs must be distributions of one shape (else ``ValueError``) and the default axis is
+    the last. The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
 
     Examples
     --------
@@ -233,6 +260,7 @@ def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float | None
     return (kl_divergence(p, m, axis=axis, base=base) + kl_divergence(q, m, axis=axis, base=base)) / 2
 
 
+@half_in_half_out
 def mutual_information(joint: ArrayLike, base: float | None = None) -> np.ndarray:
     r"""Mutual information of two discrete variables from their joint distribution.
 

@@ -29,8 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _targets
-from ._kernels import as_rows, from_rows, logsumexp_parts, row_blocks, scratch, shifted_scores
-from ._validation import as_float_array, check_unit_interval
+from ._kernels import as_rows, cross_entropy_of_rows, from_rows, logsumexp_parts, shifted_scores
+from ._validation import as_float_array, check_unit_interval, half_in_half_out
 from .activations import softplus
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
 BCE_LOG_CLAMP = -100.0
 
 
+@half_in_half_out
 def nll_loss(
     log_probs: ArrayLike,
     target: ArrayLike,
@@ -89,6 +90,13 @@ def nll_loss(
     - ``target``: (), (N) or (N, d1, ..., dK): the input's shape without the class axis.
     - output: a scalar, or the target's shape for ``reduction="none"``.
 
+    Notes
+    -----
+    Differences from PyTorch: class indices may have any integer dtype (``F.nll_loss``
+    accepts only int64 and uint8); a class index out of range raises ``ValueError`` (PyTorch:
+    ``IndexError``).
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> import numpy as np
@@ -99,10 +107,12 @@ def nll_loss(
     """
     t = _targets.index_target(log_probs, target, weight, ignore_index, reduction, "log_probs")
     picked = np.take_along_axis(t.scores, t.label[..., None], axis=-1)[..., 0]
-    per = np.where(t.sample_weight != 0, -t.sample_weight * picked, 0)
+    with np.errstate(invalid="ignore"):  # 0 * -inf at an ignored target (made 0 by the where), or at a zero weight
+        per = np.where(t.kept, -t.sample_weight * picked, 0)  # weight 0 times -inf is NaN, as PyTorch
     return _targets.reduce(per, reduction, np.sum(t.sample_weight))
 
 
+@half_in_half_out
 def softmax_cross_entropy(
     logits: ArrayLike,
     target: ArrayLike,
@@ -136,7 +146,8 @@ def softmax_cross_entropy(
         A weight for each class.
     ignore_index : int, optional
         Index targets equal to it contribute nothing to either term, nor to the
-        mean's denominator. Default -100.
+        mean's denominator. Default -100. With probability targets it must be negative
+        (it then has no effect): a class index raises ``ValueError``, as PyTorch.
     reduction : {"mean", "sum", "none"}, optional
         ``"none"``: one loss per sample (per position, with extra dimensions), 0 at
         ignored targets. ``"sum"``: their sum. ``"mean"``: with class-index targets, the
@@ -170,6 +181,14 @@ def softmax_cross_entropy(
     target probability is 0 contributes 0 even when its logit is ``-inf``
     (PyTorch returns NaN there).
 
+    Differences from PyTorch: the tiny loss above (and its gradient) is kept where
+    ``F.cross_entropy`` gives 0; a probability target of 0 at a ``-inf`` logit contributes 0
+    (PyTorch: NaN); probability targets outside [0, 1] and a negative ``label_smoothing``
+    raise ``ValueError`` (PyTorch computes with the former and treats the latter as 0); class
+    indices may have any integer dtype; bad input raises ``ValueError`` naming the argument
+    where PyTorch raises ``IndexError`` or ``RuntimeError``.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import softmax_cross_entropy
@@ -181,22 +200,13 @@ def softmax_cross_entropy(
     eps = _targets.label_smoothing_value(label_smoothing)
     x = as_float_array(logits, "logits")
     if _targets.is_probability_target(target, x):
-        return _probability_target_cross_entropy(_targets.probability_target(x, target, weight, reduction, eps), reduction)
+        t_prob = _targets.probability_target(x, target, weight, reduction, eps, ignore_index)
+        return _probability_target_cross_entropy(t_prob, reduction)
     t = _targets.index_target(x, target, weight, ignore_index, reduction, "logits")
-    x2, label, w = as_rows(t.scores, -1), t.label.reshape(-1), t.class_weight
-    nll, smooth = np.empty(x2.shape[0], dtype=x.dtype), np.zeros(x2.shape[0], dtype=x.dtype)
-    buf = scratch(x2)
-    for b in row_blocks(x2):
-        xb, parts = x2[b], logsumexp_parts(x2[b], buf)
-        log1p_s = np.log1p(parts.rest[:, 0])
-        with np.errstate(invalid="ignore"):  # x_y - a is NaN only where the row holds +inf or NaN, as PyTorch
-            z_y = xb[np.arange(xb.shape[0]), label[b]] - parts.max[:, 0]
-        nll[b] = log1p_s - z_y  # -log q_y = (a - x_y) + log1p(s): two non-negative terms, no cancellation
-        if eps > 0:
-            # -sum_c w_c log q_c = sum_c w_c (log1p(s) - (x_c - a)), every term non-negative
-            neg_logq = np.subtract(log1p_s[:, None], shifted_scores(xb, parts), out=parts.buf)
-            smooth[b] = np.sum(neg_logq if w is None else neg_logq * w, axis=-1)
-    per = np.where(t.kept, t.sample_weight * from_rows(nll, t.scores.shape, -1), 0)
+    # -log q_y = (a - x_y) + log1p(s), and -sum_c w_c log q_c: sums of non-negative terms
+    nll, smooth = cross_entropy_of_rows(as_rows(t.scores, -1), t.label.reshape(-1), t.class_weight, eps > 0)
+    with np.errstate(invalid="ignore"):  # 0 * inf at an ignored target (made 0 by the where), or a zero weight: NaN
+        per = np.where(t.kept, t.sample_weight * from_rows(nll, t.scores.shape, -1), 0)
     if eps > 0:
         per = (1 - eps) * per + (eps / t.scores.shape[-1]) * np.where(t.kept, from_rows(smooth, t.scores.shape, -1), 0)
     return _targets.reduce(per.astype(x.dtype, copy=False), reduction, np.sum(t.sample_weight))
@@ -213,6 +223,7 @@ def _probability_target_cross_entropy(t: _targets.ProbabilityTarget, reduction: 
     return _targets.reduce(per, reduction, per.size)
 
 
+@half_in_half_out
 def binary_cross_entropy(
     probs: ArrayLike,
     target: ArrayLike,
@@ -260,6 +271,11 @@ def binary_cross_entropy(
     for predictions wronger than that; :func:`binary_cross_entropy_with_logits`
     needs no clamp because it never forms :math:`\hat y`.
 
+    Differences from PyTorch: a NaN in ``probs`` propagates to the loss, where
+    ``F.binary_cross_entropy`` raises; values outside [0, 1] raise ``ValueError`` naming the
+    argument (PyTorch: ``RuntimeError``).
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
+
     Examples
     --------
     >>> from ce_lib import binary_cross_entropy
@@ -278,6 +294,7 @@ def binary_cross_entropy(
     return _targets.reduce(per.astype(p.dtype, copy=False), reduction, per.size)
 
 
+@half_in_half_out
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
     target: ArrayLike,
@@ -329,6 +346,12 @@ def binary_cross_entropy_with_logits(
     non-negative and computed without forming :math:`\sigma(z)`: no overflow, no
     clamp, and a confident correct prediction keeps its tiny loss. This equals the
     common form :math:`\max(z, 0) - zy + \log(1 + e^{-|z|})` when :math:`p_w = 1`.
+
+    Differences from PyTorch: at an infinite logit the loss is its limit (0 when the
+    logit is right, ``inf`` when wrong), where PyTorch returns NaN in three of the four cases;
+    targets outside [0, 1] raise ``ValueError``; ``pos_weight`` must have shape ``(L,)``,
+    where PyTorch broadcasts any shape.
+    The book's page *Differences from PyTorch and SciPy* lists each difference and its test.
 
     Examples
     --------

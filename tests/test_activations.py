@@ -150,7 +150,13 @@ def test_log_softmax_beats_the_naive_route():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: ce_lib.softmax(np.float64(1.0)), "at least one dimension"),
+        (lambda: ce_lib.softmax(np.float64(1.0), axis=1), "out of range for 0-d x"),
+        (lambda: ce_lib.logsumexp(np.zeros((2, 3)), axis=(1, -1)), "names an axis of x twice"),
+        (lambda: ce_lib.logsumexp(np.zeros((2, 3)), axis=1.5), "axis must be an int, a tuple of ints or None"),
+        (lambda: ce_lib.logsumexp(np.zeros((2, 3)), axis=True), "axis must be an int, a tuple of ints or None"),
+        (lambda: ce_lib.softmax(np.zeros((2, 3)), axis=None), "axis must be an int, got None"),
+        (lambda: ce_lib.logsumexp(np.zeros((2, 3)), axis=(0, 2)), "axis=2 is out of range"),
+        (lambda: ce_lib.logit([0.5], eps=0.6), "eps must lie in \\[0, 0.5\\]"),
         (lambda: ce_lib.softmax(np.ones(3), axis=2), "axis=2 is out of range"),
         (lambda: ce_lib.softmax(["a", "b"]), "x must be a real numeric array"),
         (lambda: ce_lib.sigmoid(np.array([1 + 1j])), "x must be a real numeric array"),

@@ -173,7 +173,7 @@ def test_nan_propagates():
         ),
         (
             lambda: ce_lib.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(2)),
-            "pos_weight must have one entry per class",
+            "pos_weight must have one entry per label",
         ),
         (
             lambda: ce_lib.binary_cross_entropy_with_logits(np.array(["a"]), np.array([1.0])),

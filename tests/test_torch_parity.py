@@ -289,3 +289,166 @@ def test_the_summarys_pytorch_column_for_the_rows_tested_nowhere_else(rng):
     logits = t(np.log(np.broadcast_to(q, (40, 6))))
     mean_ce = F.cross_entropy(logits, t(labels)).item()
     np.testing.assert_allclose(ce_lib.log_likelihood(labels, q) / 40, -mean_ce, rtol=RTOL)
+
+
+# The gradients added for issue 25, against autograd over every keyword combination.
+
+
+def autograd(fn, x, grad_output=None, dtype=None):
+    """d/dx of sum(grad_output * fn(x)) by torch.autograd (sum(fn(x)) for a scalar loss)."""
+    x_t = t(np.ascontiguousarray(x if dtype is None else x.astype(dtype))).requires_grad_()  # nll_loss2d needs it
+    out = fn(x_t)
+    (out if grad_output is None else out * t(grad_output)).sum().backward()
+    return x_t.grad.numpy()
+
+
+ND_SHAPES = [(), (5,), (7, 5), (3, 5, 2, 4)]
+
+
+@pytest.mark.parametrize("shape", ND_SHAPES)
+def test_softmax_and_log_softmax_vjp_match_autograd(shape, rng):
+    x = rng.normal(0, 3, shape)
+    for axis in range(-max(len(shape), 1), max(len(shape), 1)):
+        g = rng.normal(0, 2, shape)
+        np.testing.assert_allclose(
+            ce_lib.softmax_vjp(x, g, axis=axis), autograd(lambda v: torch.softmax(v, axis), x, g), rtol=RTOL, atol=ATOL
+        )
+        np.testing.assert_allclose(
+            ce_lib.log_softmax_vjp(x, g, axis=axis), autograd(lambda v: torch.log_softmax(v, axis), x, g), rtol=RTOL, atol=ATOL
+        )
+
+
+LSE_DIMS = {
+    (): [0, -1, (0,)],
+    (5,): [0, -1, (0,)],
+    (7, 5): [0, 1, -1, (0, 1), (1, 0)],
+    (3, 5, 2, 4): [1, -2, (0, 2), (1, 3), (0, 1, 2, 3)],
+}
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape", list(LSE_DIMS))
+def test_logsumexp_vjp_matches_autograd(shape, keepdims, rng):
+    x = rng.normal(0, 3, shape)
+    for axis in LSE_DIMS[shape] + ([None] if shape else []):
+        dim = tuple(range(len(shape))) if axis is None else axis  # torch has no dim=None: every axis
+        g = rng.normal(0, 2, tuple(torch.logsumexp(t(x), dim, keepdim=keepdims).shape))
+        theirs = autograd(lambda v: torch.logsumexp(v, dim, keepdim=keepdims), x, g)
+        np.testing.assert_allclose(ce_lib.logsumexp_vjp(x, g, axis=axis, keepdims=keepdims), theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logsumexp_vjp_is_nan_where_autograd_is(dtype):
+    x = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [-np.inf, 1.0], [np.inf, np.nan], [np.inf, np.inf]], dtype=dtype)
+    theirs = autograd(lambda v: torch.logsumexp(v, 1), x, np.ones(5, dtype=dtype))
+    ours = ce_lib.logsumexp_vjp(x, np.ones(5))
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours, theirs)  # NaN NaN; NaN 0; 0 1; NaN NaN; NaN NaN
+    for v in (np.inf, -np.inf, np.nan, 2.0):  # 0-d
+        np.testing.assert_array_equal(
+            ce_lib.logsumexp_vjp(np.array(v), 3.0), autograd(lambda u: torch.logsumexp(u, 0), np.array(v), 3.0)
+        )
+
+
+def test_log_sigmoid_grad_matches_autograd(rng):
+    x = np.concatenate([rng.normal(0, 10, 40), [-800.0, -40.0, 0.0, 40.0, 800.0, np.inf, -np.inf]])
+    np.testing.assert_allclose(ce_lib.log_sigmoid_grad(x), autograd(F.logsigmoid, x), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("eps", [None, 0.0, 1e-6, 0.1, 0.25, 0.5])
+def test_logit_grad_matches_autograd_at_and_beyond_the_clamp(eps, dtype, rng):
+    """torch's logit backward: 1/(p(1-p)) for lo <= p <= hi (the edges included), 0 outside, lo and hi in p's dtype."""
+    p = np.concatenate([rng.uniform(0, 1, 30), [0.0, 1.0, 0.5, 1e-300, 1 - 2**-53]]).astype(dtype)
+    if eps is not None:
+        lo = dtype(eps)
+        hi = dtype(1) - lo
+        near = [
+            lo,
+            hi,
+            np.nextafter(lo, dtype(0)),
+            np.nextafter(lo, dtype(1)),
+            np.nextafter(hi, dtype(0)),
+            np.nextafter(hi, dtype(1)),
+        ]
+        p = np.concatenate([p, np.clip(np.array(near, dtype=dtype), 0, 1)])
+    theirs = autograd(lambda v: torch.logit(v, eps=eps), p)
+    with np.errstate(divide="ignore"):
+        ours = ce_lib.logit_grad(p, eps=eps)
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL if dtype == np.float64 else 1e-6, atol=0)
+    if eps is not None:
+        np.testing.assert_array_equal(ours == 0, theirs == 0)  # zero exactly where torch's is
+
+
+@pytest.mark.parametrize(
+    "shape, weight, ignore, reduction", list(itertools.product(SHAPES, [None, "w"], [False, True], ["none", "sum", "mean"]))
+)
+def test_nll_loss_grad_matches_autograd(shape, weight, ignore, reduction, rng):
+    xs, ys = SHAPES[shape]
+    logq = ce_lib.log_softmax(rng.normal(0, 3, xs), axis=0 if len(xs) == 1 else 1)
+    y = index_target(ys, ignore, rng)
+    w = rng.uniform(0.2, 3.0, 5) if weight else None
+    tw = None if w is None else t(w)
+    theirs = autograd(lambda v: F.nll_loss(v, t(y), weight=tw, reduction=reduction), logq)
+    ours = ce_lib.nll_loss_grad(logq, y, weight=w, reduction=reduction)
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_grads_when_every_target_is_ignored_or_weighs_nothing_match_autograd(smoothing, weighted, rng):
+    """Mean over no weight: the loss is NaN in both; autograd leaves ignored rows 0 and makes kept rows NaN."""
+    x = rng.normal(0, 2, (4, 3))
+    w = np.array([0.0, 1.0, 2.0]) if weighted else None
+    tw = None if w is None else t(w)
+    for y in (np.full(4, -100), np.array([0, -100, 0, -100]) if weighted else np.full(4, -100)):
+        theirs_nll = autograd(lambda v: F.nll_loss(v, t(y), weight=tw), x)
+        np.testing.assert_array_equal(ce_lib.nll_loss_grad(x, y, weight=w), theirs_nll)
+        theirs_ce = autograd(lambda v: F.cross_entropy(v, t(y), weight=tw, label_smoothing=smoothing), x)
+        np.testing.assert_array_equal(ce_lib.softmax_cross_entropy_grad(x, y, weight=w, label_smoothing=smoothing), theirs_ce)
+
+
+@pytest.mark.parametrize(
+    "shape, weight, reduction, soft", list(itertools.product(BIN_SHAPES, [None, "w"], ["none", "sum", "mean"], [False, True]))
+)
+def test_binary_cross_entropy_grad_matches_autograd(shape, weight, reduction, soft, rng):
+    p = rng.uniform(0, 1, shape)
+    p.flat[0], p.flat[-1] = 0.0, 1.0  # PyTorch's 1e-12 clamp of the backward
+    if p.size > 3:
+        p.flat[1], p.flat[2] = 1e-50, 1 - 1e-14
+    y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) > 0.5).astype(float)
+    w = rng.uniform(0.2, 3.0, shape[-1:]) if weight else None
+    tw = None if w is None else t(w)
+    theirs = autograd(lambda v: F.binary_cross_entropy(v, t(y), weight=tw, reduction=reduction), p)
+    np.testing.assert_allclose(
+        ce_lib.binary_cross_entropy_grad(p, y, weight=w, reduction=reduction), theirs, rtol=RTOL, atol=ATOL
+    )
+
+
+def test_binary_cross_entropy_grad_matches_autograd_in_float32(rng):
+    p = np.concatenate([rng.uniform(0, 1, 20), [0.0, 1e-30, 1.0, 1 - 2**-24]]).astype(np.float32)
+    y = (rng.uniform(0, 1, p.size) > 0.5).astype(np.float32)
+    theirs = autograd(lambda v: F.binary_cross_entropy(v, t(y)), p)
+    ours = ce_lib.binary_cross_entropy_grad(p, y)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(
+    "reduction, log_target, shape",
+    list(itertools.product(["none", "sum", "mean", "batchmean"], [False, True], [(5,), (4, 6), (2, 3, 4)])),
+)
+def test_kl_div_grad_matches_autograd(reduction, log_target, shape, rng):
+    x = ce_lib.log_softmax(rng.normal(0, 2, shape), axis=-1)
+    y = ce_lib.softmax(rng.normal(0, 2, shape), axis=-1)
+    y.flat[0] = 0.0  # a zero probability (a -inf log target): its gradient is -0 in both
+    with np.errstate(divide="ignore"):
+        target = np.log(y) if log_target else y
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "reduction: 'mean'", UserWarning)  # PyTorch's advice to use batchmean
+        theirs = autograd(lambda v: F.kl_div(v, t(target), reduction=reduction, log_target=log_target), x)
+    ours = ce_lib.kl_div_grad(x, target, reduction=reduction, log_target=log_target)
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
