@@ -171,7 +171,14 @@ def _scope(nodeid: str) -> str:
         if "[" in name:
             return f"{path}[{name.split('[', 1)[1]}"
         return f"{path}:{SHARED_SMALL_BOOK[name]}" if name in SHARED_SMALL_BOOK else nodeid
+    if module in ONE_PROCESS_MODULES:
+        return path
     return BOOK_MODULES.get(module, nodeid)
+
+
+#: Modules whose tests share one xdist unit because they share a costly import: PyTorch's OpInfo and
+#: ModuleInfo databases take about 10 s to import, paid once instead of once per worker.
+ONE_PROCESS_MODULES = ("test_pytorch_opinfo.py",)
 
 
 class _BookScheduling:

@@ -23,6 +23,11 @@ def test_other_tests_are_units_of_their_own():
     assert _scope("tests/test_losses.py::test_e") != _scope("tests/test_losses.py::test_f")
 
 
+def test_the_opinfo_tests_share_one_unit_for_their_costly_import():
+    first = _scope("tests/test_pytorch_opinfo.py::test_values_and_gradients_match[softmax]")
+    assert first == _scope("tests/test_pytorch_opinfo.py::test_census_is_the_documented_one") == "tests/test_pytorch_opinfo.py"
+
+
 def test_the_tests_of_one_small_book_share_a_unit():
     """A module-scoped small book is built once per worker: its tests share one unit, other small books spread."""
     url = [_scope(f"tests/test_small_books.py::test_{t}[url]") for t in ("links", "preface")]
