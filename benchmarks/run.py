@@ -227,7 +227,9 @@ def report_targets(rows, ulp):
             at = f"{shape} {dtype}" + (f"; np.exp alone {floor:4.2f}" if column == "r_torch1" and not np.isnan(floor) else "")
             print(f"  {name:<22} {what:<27} <= {bound:<4} worst {worst:5.2f} ({at})  {status}")
             misses += [
-                (name, what, bound, v, sh, dt, fl if column == "r_torch1" else float("nan")) for v, sh, dt, fl in cases if v > bound
+                (name, what, bound, v, sh, dt, fl if column == "r_torch1" else float("nan"))
+                for v, sh, dt, fl in cases
+                if v > bound
             ]
     worst_ulp = max(ulp["ce_lib"].values())
     status = "met" if worst_ulp <= ULP_TARGET else "NOT MET"
@@ -245,6 +247,53 @@ def report_misses(misses):
     for name, what, bound, value, shape, dtype, floor in misses:
         extra = f"  floor {floor:4.2f}, ce_lib {value / floor:4.2f} x np.exp" if not np.isnan(floor) else ""
         print(f"  {name:<22} {shape:<10} {dtype:<8} {what:<27} {value:5.2f} > {bound}{extra}  NOT MET")
+
+
+#: linear_cross_entropy (Part V): N tokens, d features, V classes, float32; its targets, as ratios to the direct computation
+LCE_SHAPE = (8192, 512, 32768)
+LCE_TARGETS = {"peak extra memory / logits": 1 / 8, "time / direct NumPy": 1.5}
+
+
+def linear_cross_entropy_case(rounds=2):
+    """Loss and gradients of linear_cross_entropy (chunked) against the direct NumPy computation; print and return the ratios.
+
+    The direct computation: the logits Z = H W^T at once, softmax_cross_entropy and
+    softmax_cross_entropy_grad of them, and the products G W, G^T H back. The chunked one: the
+    public calls linear_cross_entropy and linear_cross_entropy_grad (default chunk size). Memory:
+    tracemalloc's peak during the chunked call, less the returned gradients, over the logits' size
+    N V 4 bytes. Time: best of ``rounds`` interleaved rounds (each call takes seconds; the first
+    round warms up). About a minute in all.
+    """
+    n, d, v = LCE_SHAPE
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((n, d), dtype=np.float32)
+    w = rng.standard_normal((v, d), dtype=np.float32) / np.float32(np.sqrt(d))
+    y = rng.integers(0, v, n)
+
+    def direct():
+        z = h @ w.T
+        loss = ce_lib.softmax_cross_entropy(z, y)
+        g = ce_lib.softmax_cross_entropy_grad(z, y)
+        return loss, g @ w, g.T @ h
+
+    def chunked():
+        return ce_lib.linear_cross_entropy(h, w, y), *ce_lib.linear_cross_entropy_grad(h, w, y)
+
+    logits_bytes = n * v * np.dtype(np.float32).itemsize
+    returned = h.nbytes + w.nbytes  # the gradients with respect to h and W (no bias)
+    memory = (peak_extra_bytes(chunked) - returned) / logits_bytes
+    best = [float("inf")] * 2
+    for _ in range(rounds):
+        for i, fn in enumerate((direct, chunked)):
+            best[i] = min(best[i], timeit.timeit(fn, number=1))
+    ratios = {"peak extra memory / logits": memory, "time / direct NumPy": best[1] / best[0]}
+    print(f"\nlinear_cross_entropy + its gradients, N={n} d={d} V={v} float32 (logits {logits_bytes / 2**30:.2f} GiB)")
+    print(f"  direct {best[0]:.2f} s, chunked {best[1]:.2f} s (best of {rounds} interleaved rounds)")
+    for what, bound in LCE_TARGETS.items():
+        print(
+            f"  {'linear_cross_entropy':<22} {what:<27} <= {bound:<5.3g} {ratios[what]:5.3f}  {case_status(ratios[what], bound)}"
+        )
+    return ratios
 
 
 def main():
@@ -269,6 +318,9 @@ def main():
     for lib, worst in table.items():
         print(f"{lib:<8} " + " ".join(f"{worst[c]:14.3g}" for c in cols))
     report_targets(rows, table)
+    lce = linear_cross_entropy_case()
+    if any(lce[what] > bound for what, bound in LCE_TARGETS.items()):
+        print("Some linear_cross_entropy targets are not met (see above).")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from .gradients import (
     softmax_vjp,
 )
 from .information import cross_entropy, entropy, js_divergence, kl_divergence, mutual_information
+from .language import perplexity
 from .likelihood import empirical_distribution, log_likelihood
 from .losses import (
     binary_cross_entropy,
@@ -39,6 +40,8 @@ from .losses import (
     nll_loss,
     softmax_cross_entropy,
 )
+from .streaming import OnlineLogSumExp, streaming_logsumexp
+from .vocabulary import linear_cross_entropy, linear_cross_entropy_grad
 
 __all__ = [
     "__version__",
@@ -90,4 +93,12 @@ __all__ = [
     "binary_cross_entropy_with_logits_grad",
     "kl_div_grad",
     "distillation_loss_grad",
+    # streaming log-sum-exp: a row seen a chunk at a time
+    "OnlineLogSumExp",
+    "streaming_logsumexp",
+    # language models
+    "perplexity",
+    # huge vocabularies: the logits of a linear layer, chunk by chunk
+    "linear_cross_entropy",
+    "linear_cross_entropy_grad",
 ]

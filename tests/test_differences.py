@@ -647,6 +647,42 @@ def behaviour_tests() -> set[str]:
     return {name for name, value in globals().items() if name.startswith("test_") and callable(value)} - CHECKS
 
 
+def _linear_problem():
+    rng = np.random.default_rng(5)
+    return rng.normal(size=(4, 3)), rng.normal(size=(5, 3)), np.array([0, 1, 2, 4])
+
+
+def test_linear_cross_entropy_takes_a_2d_weight():
+    x, w, y = _linear_problem()
+    with pytest.raises(ValueError, match="linear_weight must have shape"):
+        ce_lib.linear_cross_entropy(x, np.stack([w, w], axis=1), y)
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    targets = torch.zeros((4, 2), dtype=torch.long)
+    loss = F.linear_cross_entropy(tensor(torch, x), tensor(torch, np.stack([w, w], axis=1)), targets)
+    assert np.isfinite(loss.item())  # PyTorch: logits (4, 5, 2), one class index per position
+
+
+def test_linear_cross_entropy_promotes_mixed_dtypes():
+    x, w, y = _linear_problem()
+    mixed = ce_lib.linear_cross_entropy(x.astype(np.float32), w, y)
+    assert mixed.dtype == np.float64
+    assert_allclose(mixed, ce_lib.softmax_cross_entropy(x.astype(np.float32).astype(np.float64) @ w.T, y), rtol=1e-14)
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.nn.functional.linear_cross_entropy(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(w), torch.from_numpy(y))
+
+
+def test_linear_cross_entropy_chunks_with_chunk_size():
+    x, w, y = _linear_problem()
+    assert_allclose(ce_lib.linear_cross_entropy(x, w, y, chunk_size=3), ce_lib.softmax_cross_entropy(x @ w.T, y), rtol=1e-14)
+    with pytest.raises(TypeError, match="options"):
+        ce_lib.linear_cross_entropy(x, w, y, options=None)
+    torch = torch_or_skip()
+    with pytest.raises(TypeError, match="chunk_size"):
+        torch.nn.functional.linear_cross_entropy(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(y), chunk_size=3)
+
+
 def test_the_page_and_the_tests_name_each_other():
     page = PAGE.read_text()
     problems = page_problems(page, behaviour_tests())

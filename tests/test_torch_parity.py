@@ -452,3 +452,75 @@ def test_kl_div_grad_matches_autograd(reduction, log_target, shape, rng):
         theirs = autograd(lambda v: F.kl_div(v, t(target), reduction=reduction, log_target=log_target), x)
     ours = ce_lib.kl_div_grad(x, target, reduction=reduction, log_target=log_target)
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+# ---- linear_cross_entropy (Part V): F.linear_cross_entropy and autograd over every keyword combination ----------------
+
+LCE_N, LCE_D, LCE_V = 7, 3, 5
+
+
+@pytest.mark.parametrize(
+    "unbatched, bias, weight, target_kind, ignore, reduction, smoothing",
+    [
+        *itertools.product(
+            [False, True], [False, True], [False, True], ["index"], [None, -100, 2], ["none", "sum", "mean"], [0.0, 0.3]
+        ),
+        *itertools.product([False, True], [False, True], [False, True], ["prob"], [None], ["none", "sum", "mean"], [0.0, 0.3]),
+    ],
+)
+def test_linear_cross_entropy_and_its_gradients_match_torch(
+    unbatched, bias, weight, target_kind, ignore, reduction, smoothing, rng
+):
+    """ce_lib in chunks of 3 rows (7 = 3 + 3 + 1) against PyTorch's reference path (options=None) and autograd."""
+    rows = () if unbatched else (LCE_N,)
+    h, w = rng.normal(0, 1, (*rows, LCE_D)), rng.normal(0, 1.5, (LCE_V, LCE_D))
+    b = rng.normal(0, 1, LCE_V) if bias else None
+    cw = rng.uniform(0.2, 3.0, LCE_V) if weight else None
+    if target_kind == "prob":
+        y = ce_lib.softmax(rng.normal(0, 2, (*rows, LCE_V)), axis=-1)
+    else:
+        y = rng.integers(0, LCE_V, rows)
+        if rows:
+            y[[1, 4]] = -100 if ignore is None else ignore
+    kw = dict(reduction=reduction, ignore_index=ignore, label_smoothing=smoothing)
+    ours = ce_lib.linear_cross_entropy(h, w, y, linear_bias=b, weight=cw, chunk_size=3, **kw)
+    grads = ce_lib.linear_cross_entropy_grad(h, w, y, linear_bias=b, weight=cw, chunk_size=3, **kw)
+    leaves = [t(a).requires_grad_() for a in (h, w, *([] if b is None else [b]))]
+    theirs = F.linear_cross_entropy(
+        leaves[0], leaves[1], t(y), linear_bias=leaves[2] if bias else None, weight=None if cw is None else t(cw), **kw
+    )
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=RTOL, atol=ATOL)
+    assert np.shape(ours) == tuple(theirs.shape)
+    theirs.sum().backward()
+    assert (grads[2] is None) == (not bias)
+    for ours_grad, leaf in zip(grads, leaves, strict=False):
+        np.testing.assert_allclose(ours_grad, leaf.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, 0])
+def test_linear_cross_entropy_rejects_any_ignore_index_with_probability_targets_as_torch(ignore_index, rng):
+    """PyTorch's rule (unlike its cross_entropy's): any ignore_index, even -100, with a target of the logits' shape raises."""
+    h, w = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    p = ce_lib.softmax(rng.normal(size=(4, 5)))
+    with pytest.raises(RuntimeError, match="ignore_index cannot be specified"):
+        F.linear_cross_entropy(t(h), t(w), t(p), ignore_index=ignore_index)
+    for fn in (ce_lib.linear_cross_entropy, ce_lib.linear_cross_entropy_grad):
+        with pytest.raises(ValueError, match="ignore_index"):
+            fn(h, w, p, ignore_index=ignore_index)
+
+
+def test_linear_cross_entropy_matches_torchs_own_chunked_path(rng):
+    """PyTorch's chunked path (options=LinearCrossEntropyOptions(batch_chunk_size=4)) agrees too, values and gradients."""
+    h, w, b = rng.normal(size=(10, 3)), rng.normal(size=(6, 3)), rng.normal(size=6)
+    y = rng.integers(0, 6, 10)
+    y[[0, 5]] = -100
+    for reduction in ("mean", "sum", "none"):
+        leaves = [t(a).requires_grad_() for a in (h, w, b)]
+        options = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=4)
+        theirs = F.linear_cross_entropy(leaves[0], leaves[1], t(y), linear_bias=leaves[2], reduction=reduction, options=options)
+        theirs.sum().backward()
+        ours = ce_lib.linear_cross_entropy(h, w, y, linear_bias=b, reduction=reduction)
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=RTOL, atol=ATOL)
+        grads = ce_lib.linear_cross_entropy_grad(h, w, y, linear_bias=b, reduction=reduction)
+        for ours_grad, leaf in zip(grads, leaves, strict=True):
+            np.testing.assert_allclose(ours_grad, leaf.grad.numpy(), rtol=RTOL, atol=ATOL)
