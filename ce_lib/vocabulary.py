@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_CHUNK_BYTES", "linear_cross_entropy", "linear_cross_entropy_
 
 P = ParamSpec("P")
 
-#: The default chunk holds at most this many bytes of logits: 8 MiB (see :func:`default_chunk_size`).
+#: The default chunk holds at most this many bytes of logits: 8 MiB (see ``default_chunk_size``).
 DEFAULT_CHUNK_BYTES = 8 * 2**20
 #: ... and at most this fraction of the batch's rows (so at most this fraction of the full logits).
 DEFAULT_CHUNK_FRACTION = 1 / 32
@@ -256,7 +256,7 @@ def linear_cross_entropy(
     label_smoothing : float in [0, 1], optional
         Mix the target with the uniform distribution over the V classes. Default 0.
     chunk_size : int, optional
-        Rows per chunk, at least 1. Default None: :func:`ce_lib.vocabulary.default_chunk_size`,
+        Rows per chunk, at least 1. Default None: ``ce_lib.vocabulary.default_chunk_size``,
         at most 8 MiB of logits and at most 1/32 of the batch's rows per chunk. The result
         does not depend on it, except for the rounding of the matrix products.
 
