@@ -16,6 +16,7 @@ from .calibration import (
     sigmoid_focal_loss,
 )
 from .distillation import distillation_loss, info_nce, kl_div
+from .divergences import gaussian_kl, kl_estimate, mvn_kl
 from .gradients import (
     binary_cross_entropy_grad,
     binary_cross_entropy_with_logits_grad,
@@ -31,7 +32,7 @@ from .gradients import (
     softmax_jacobian,
     softmax_vjp,
 )
-from .information import cross_entropy, entropy, js_divergence, kl_divergence, mutual_information
+from .information import cross_entropy, entropy, f_divergence, js_divergence, kl_divergence, mutual_information
 from .language import perplexity
 from .likelihood import empirical_distribution, log_likelihood
 from .losses import (
@@ -40,6 +41,7 @@ from .losses import (
     nll_loss,
     softmax_cross_entropy,
 )
+from .preference import dpo_loss, dpo_loss_grad
 from .streaming import OnlineLogSumExp, streaming_logsumexp
 from .vocabulary import linear_cross_entropy, linear_cross_entropy_grad
 
@@ -59,7 +61,12 @@ __all__ = [
     "cross_entropy",
     "kl_divergence",
     "js_divergence",
+    "f_divergence",
     "mutual_information",
+    # Gaussians and sample estimates of the KL divergence
+    "gaussian_kl",
+    "mvn_kl",
+    "kl_estimate",
     # likelihood
     "empirical_distribution",
     "log_likelihood",
@@ -93,6 +100,9 @@ __all__ = [
     "binary_cross_entropy_with_logits_grad",
     "kl_div_grad",
     "distillation_loss_grad",
+    # preference optimisation
+    "dpo_loss",
+    "dpo_loss_grad",
     # streaming log-sum-exp: a row seen a chunk at a time
     "OnlineLogSumExp",
     "streaming_logsumexp",

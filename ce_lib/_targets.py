@@ -60,11 +60,19 @@ class IndexTarget(NamedTuple):
     sample_weight: np.ndarray  #: w_y (1 without weights), 0 where ignored: the mean divides by its sum
 
 
+def check_ignore_index(ignore_index: object) -> int:
+    """``ignore_index`` as an ``int``; a bool, a float or anything else raises ``ValueError`` (PyTorch: ``TypeError``)."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int | np.integer):
+        raise ValueError(f"ignore_index must be an int, got {ignore_index!r}")
+    return int(ignore_index)
+
+
 def index_target(
     scores: ArrayLike, target: ArrayLike, weight: ArrayLike | None, ignore_index: int, reduction: str, name: str
 ) -> IndexTarget:
     """Validate an input of shape (C), (N, C) or (N, C, d1, ...) and its class-index target."""
     check_reduction(reduction)
+    ignore_index = check_ignore_index(ignore_index)
     x = as_float_array(scores, name)
     xl = classes_last(x, name)
     num_classes = xl.shape[-1]
@@ -104,7 +112,7 @@ def probability_target(
 ) -> ProbabilityTarget:
     """Validate a probability target of the input's shape; ``ignore_index`` must be negative (PyTorch's rule)."""
     check_reduction(reduction)
-    if ignore_index >= 0:
+    if check_ignore_index(ignore_index) >= 0:
         raise ValueError(
             f"ignore_index must be negative with probability targets, got {ignore_index}: a probability target has "
             "no class to ignore (as PyTorch, a negative ignore_index is accepted and has no effect)"

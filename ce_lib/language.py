@@ -72,8 +72,9 @@ def perplexity(logits: ArrayLike, target: ArrayLike, *, ignore_index: int | None
     float64) its log is :math:`-\infty` and torchmetrics returns ``inf``, where this function
     returns the finite value (``perplexity([[[0.0, 120.0], [0.0, 0.0]]], [[0, 0]])`` is
     :math:`e^{60.35} = 1.6 \times 10^{26}` in float32); probabilities in the subnormal range
-    keep only a few digits there, and the perplexity with them (a target 100 below the
-    largest logit in float32: torchmetrics is 0.8 % off, this function 8e-7). With ``ignore_index=None`` a
+    keep only a few digits there, and the perplexity with them (the two tokens
+    ``[[[0.0, 100.0], [0.0, 0.0]]]`` with targets ``[[0, 0]]`` in float32: torchmetrics is
+    0.8 % off, this function 8e-7). With ``ignore_index=None`` a
     negative target raises ``ValueError`` here, where torchmetrics silently counts
     ``target = -1`` as the last token of the vocabulary (negative indexing); targets may
     have any integer dtype (torchmetrics requires int64 and raises ``TypeError``), and
@@ -99,8 +100,11 @@ def perplexity(logits: ArrayLike, target: ArrayLike, *, ignore_index: int | None
     if y.shape != x.shape[:2]:
         raise ValueError(f"target must have shape (batch, seq) = {x.shape[:2]} for logits of shape {x.shape}, got {y.shape}")
     if ignore_index is None:
-        if y.size and y.min() < 0:
-            raise ValueError(f"target holds token {int(y.min())}, outside [0, {x.shape[2]}); pass ignore_index for padding")
+        outside = (y < 0) | (y >= x.shape[2])
+        if outside.any():
+            raise ValueError(
+                f"target holds token {int(y[outside].flat[0])}, outside [0, {x.shape[2]}); pass ignore_index for padding"
+            )
         ignore = -1  # matches no target left
     elif isinstance(ignore_index, bool) or not isinstance(ignore_index, int | np.integer):
         raise ValueError(f"ignore_index must be an int or None, got {ignore_index!r}")

@@ -224,14 +224,18 @@ class OnlineLogSumExp:
             If ``chunk`` is not a real numeric array, or its shape does not fit ``shape``.
         """
         x = as_float_array(chunk, "chunk")
-        if self._dtype is None:
-            self._dtype = np.dtype(np.float16) if np.asarray(chunk).dtype == np.float16 else x.dtype
-        if self._shape is None:
-            self._shape = x.shape[:-1] if x.ndim else ()
-        if x.shape == self._shape:
+        # the first chunk fixes the dtype and the shape, but only once it has passed the check
+        dtype = self._dtype
+        if dtype is None:
+            dtype = np.dtype(np.float16) if np.asarray(chunk).dtype == np.float16 else x.dtype
+        shape = self._shape
+        if shape is None:
+            shape = x.shape[:-1] if x.ndim else ()
+        if x.shape == shape:
             x = x[..., None]
-        if x.shape[:-1] != self._shape or x.ndim != len(self._shape) + 1:
-            raise ValueError(f"chunk must have shape {self._shape} + (n,) or {self._shape}, got {x.shape}")
+        if x.shape[:-1] != shape or x.ndim != len(shape) + 1:
+            raise ValueError(f"chunk must have shape {shape} + (n,) or {shape}, got {x.shape}")
+        self._dtype, self._shape = dtype, shape
         state = _chunk_state(x.astype(self._work_dtype(), copy=False))
         self._state = state if self._state is None else _merge(self._state, state)
         self.count += x.shape[-1]
@@ -317,8 +321,9 @@ def _chunk_state(x: np.ndarray) -> _State:
     nu = x2.reshape(-1)[at]
     a = _shift(nu)
     finite = np.isfinite(nu)
-    if finite.all():  # the usual case: every exponent is at most 64, nothing overflows
-        terms = np.exp(x2 - a[:, None])
+    if finite.all():  # the usual case: every exponent is at most 64; a difference beyond the range is -inf, e^-inf = 0
+        with np.errstate(over="ignore"):
+            terms = np.exp(x2 - a[:, None])
     else:  # rows of -inf only, or holding +inf or NaN: their sums are not used
         with np.errstate(invalid="ignore", over="ignore"):
             terms = np.where(finite[:, None], np.exp(x2 - a[:, None]), 0)

@@ -63,10 +63,12 @@ def default_chunk_size(num_rows: int, num_classes: int, itemsize: int) -> int:
     with :math:`B` = ``DEFAULT_CHUNK_BYTES`` (8 MiB), :math:`s` the bytes of one
     number. The byte budget bounds the memory in absolute terms: the cross-entropy of a
     chunk and its gradient hold a few arrays of the chunk's logits' size at once (the
-    logits, the softmax, its complement, the gradient: about five), so about 40 MiB, whatever N.
-    The 32nd of the batch keeps the chunk's logits at most 1/32 of the full logits' size
-    (so those five arrays under 1/6 of it) on smaller problems too, where 8 MiB could be
-    all of them. Below about 32 rows a
+    logits, the softmax, its complement, the gradient: about five, about nine with label
+    smoothing), so about 40 MiB (75 MiB with smoothing), whatever N. The 32nd of the batch keeps
+    the chunk's logits near 1/32 of the full logits' size (so those five arrays near 1/6 of
+    it) on smaller problems too, where 8 MiB could be all of them. Both limits are rounded up
+    to whole rows, at least one, so a very small batch or a vocabulary beyond 2 million
+    float32 tokens can exceed them by up to a row. Below about 32 rows a
     chunk's matrix products get slow (``G_B^T H_B`` then re-reads all of ``W``'s gradient
     for few rows), which the budget reaches only for vocabularies beyond 65 536 tokens in
     float32.
@@ -165,6 +167,8 @@ def _problem(
     # The logits are never formed: a broadcast zero of their shape (no memory) stands in for them in the checks.
     stand_in = np.broadcast_to(np.zeros((), dtype), logits_shape)
     t = np.asarray(target)
+    if ignore_index is not None:
+        ignore_index = _targets.check_ignore_index(ignore_index)
     if t.shape == logits_shape and ignore_index is not None:  # PyTorch's rule: any value, even negative
         raise ValueError(
             f"ignore_index must be None when target holds probabilities (a target of the logits' shape {logits_shape}), "
@@ -257,15 +261,16 @@ def linear_cross_entropy(
         Mix the target with the uniform distribution over the V classes. Default 0.
     chunk_size : int, optional
         Rows per chunk, at least 1. Default None: ``ce_lib.vocabulary.default_chunk_size``,
-        at most 8 MiB of logits and at most 1/32 of the batch's rows per chunk. The result
+        about 8 MiB of logits and about 1/32 of the batch's rows per chunk (each rounded to
+        whole rows, at least one). The result
         does not depend on it, except for the rounding of the matrix products.
 
     Returns
     -------
     ndarray
         A scalar, or shape () or (N,) for ``reduction="none"``; in the promoted dtype of
-        ``input``, ``linear_weight`` and ``linear_bias`` (float16 for a float16 input,
-        computed in float32).
+        ``input``, ``linear_weight`` and ``linear_bias``, except that a float16 ``input``
+        gives float16 (computed in the promoted dtype, at least float32).
 
     Shape
     -----
@@ -284,7 +289,8 @@ def linear_cross_entropy(
     K-dimensional one, (V, d1, ..., dK, d), for a K-dimensional loss); ``chunk_size`` takes the
     place of PyTorch's ``options`` (``LinearCrossEntropyOptions``, whose chunked path is used
     only without label smoothing and with int64 index targets; here every call is chunked);
-    arrays of different float dtypes are promoted as NumPy does (PyTorch raises); and every
+    arrays of different float dtypes are promoted as NumPy does (PyTorch raises); a 1-d
+    ``input`` takes a target of shape () only (PyTorch also accepts shape (1,)); and every
     difference of :func:`ce_lib.softmax_cross_entropy` (accurate tiny losses, ``ValueError``
     for bad input, naming the argument).
 
@@ -348,8 +354,8 @@ def linear_cross_entropy_grad(
     grad_linear_bias : ndarray, shape (V,), or None
         :math:`\partial L / \partial b`; None when ``linear_bias`` is None.
 
-    All three in the promoted dtype of the arrays (float16 for a float16 input, computed in
-    float32). When ``reduction="mean"`` and the denominator is 0 (every target ignored, or
+    All three in the promoted dtype of the arrays, except that a float16 ``input`` gives
+    float16 (computed in the promoted dtype, at least float32). When ``reduction="mean"`` and the denominator is 0 (every target ignored, or
     every kept target of weight 0), the rows of :math:`G` of kept targets are NaN, as
     :func:`ce_lib.softmax_cross_entropy_grad` and PyTorch's autograd.
 

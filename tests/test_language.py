@@ -132,6 +132,13 @@ def test_bad_input_raises_value_error_naming_the_argument(logits, target, kwargs
         perplexity(logits, target, **kwargs)
 
 
+def test_without_ignore_index_the_message_names_no_ignore_index():
+    """A token beyond the vocabulary is reported as such, not against an ignore_index the caller never passed."""
+    with pytest.raises(ValueError, match=r"token 3, outside \[0, 3\); pass ignore_index") as error:
+        perplexity(np.zeros((1, 2, 3)), [[3, 0]])
+    assert "ignore_index=" not in str(error.value)
+
+
 def test_in_the_public_api():
     assert ce_lib.perplexity is perplexity and "perplexity" in ce_lib.__all__
 

@@ -414,9 +414,11 @@ def test_a_declaration_in_the_prose_is_accepted(sentence):
 
 
 def test_a_latin_letter_and_a_math_directive_are_checked_too():
-    chapter = "# A chapter\n\n```{math}\n:label: eq-g\nq_1 = M(s) + \\zeta\\, s\n```\n\nThe value $\\zeta = 2$ is fixed.\n"
+    chapter = (
+        "# A chapter\n\n```{math}\n:label: eq-g\nq_1 = M(s) + \\varsigma\\, s\n```\n\nThe value $\\varsigma = 2$ is fixed.\n"
+    )
     assert "M" not in table_symbols()
-    assert undeclared(chapter, table_symbols()) == [("eq-g", "M"), ("eq-g", "\\zeta")]  # a number does not define
+    assert undeclared(chapter, table_symbols()) == [("eq-g", "M"), ("eq-g", "\\varsigma")]  # a number does not define
 
 
 def test_the_reader_of_latex():

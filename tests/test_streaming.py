@@ -11,13 +11,16 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.testing import assert_array_equal
 from reference import cases_logsumexp, hard_vectors, scaled_error
+from scipy import special
 
 import ce_lib
 from ce_lib import OnlineLogSumExp, streaming_logsumexp
@@ -233,6 +236,24 @@ def test_low_precision(dtype):
     exact, kappa = cases_logsumexp(row.astype(np.float64))
     ulps = abs(float(value) - float(exact)) / float(np.spacing(dtype(float(exact))))
     assert ulps / max(1.0, float(kappa)) <= (BOUND if dtype == np.float32 else 0.5 + 1e-3)  # float16: correctly rounded
+
+
+def test_a_rejected_chunk_fixes_neither_dtype_nor_shape():
+    """The first chunk fixes the dtype and shape only once it has passed the shape check."""
+    acc = OnlineLogSumExp(shape=(2,))
+    with pytest.raises(ValueError, match="chunk"):
+        acc.update(np.float16([[1, 2, 3]]))
+    value = acc.update(np.array([[0.1, 1e5], [0.2, 0.3]])).value
+    assert value.dtype == np.float64
+    assert_array_equal(value, special.logsumexp([[0.1, 1e5], [0.2, 0.3]], axis=-1))
+
+
+@pytest.mark.parametrize("row", [np.array([1e308, -1e308]), np.float32([3e38, -3e38])])
+def test_a_finite_row_wider_than_the_float_range_warns_nothing(row):
+    """x - a overflows to -inf for the smallest entry, whose exponential is 0: the right answer, no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert streaming_logsumexp([row]) == row[0]
 
 
 def test_dtype_and_shape_fixed():

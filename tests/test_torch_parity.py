@@ -524,3 +524,91 @@ def test_linear_cross_entropy_matches_torchs_own_chunked_path(rng):
         grads = ce_lib.linear_cross_entropy_grad(h, w, y, linear_bias=b, reduction=reduction)
         for ours_grad, leaf in zip(grads, leaves, strict=True):
             np.testing.assert_allclose(ours_grad, leaf.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+# Gaussians, sample estimates and DPO (issue: divergences beyond discrete distributions), against torch.distributions
+# and autograd. Inputs keep the variances apart (a ratio outside [0.9, 1.1]), where torch's Gaussian KL is accurate:
+# near equality it is not (tests/test_differences.py::test_gaussian_kl_near_equal_variances).
+
+GAUSSIAN_SHAPES = [  # mean_p, var_p, mean_q, var_q: torch's Normal broadcasts loc and scale, kl_divergence the two
+    ((4,), (4,), (4,), (4,)),
+    ((3, 4), (4,), (3, 4), (3, 4)),
+    ((2, 1, 4), (1, 5, 4), (5, 4), (4,)),
+    ((1,), (6, 1), (6, 1), (1,)),
+]
+
+
+def apart_variances(rng, shape):
+    """Variances whose ratios to 1 stay outside [0.9, 1.1], from 0.05 to 20."""
+    return np.exp(rng.choice([-1, 1], shape) * rng.uniform(0.1, 3, shape))
+
+
+@pytest.mark.parametrize("shapes", GAUSSIAN_SHAPES)
+def test_gaussian_kl_matches_torch_independent_normal(shapes, rng):
+    from torch.distributions import Independent, Normal, kl_divergence
+
+    mp, mq = rng.normal(0, 2, shapes[0]), rng.normal(0, 2, shapes[2])
+    vp, vq = apart_variances(rng, shapes[1]), np.ones(shapes[3])  # var_q = 1: every ratio is var_p's own, apart from 1
+    ours = ce_lib.gaussian_kl(mp, vp, mq, vq)
+    mp_t, vp_t = torch.broadcast_tensors(t(mp), t(vp))
+    mq_t, vq_t = torch.broadcast_tensors(t(mq), t(vq))
+    theirs = kl_divergence(Independent(Normal(mp_t, vp_t.sqrt()), 1), Independent(Normal(mq_t, vq_t.sqrt()), 1))
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=RTOL, atol=0)
+
+
+MVN_BATCHES = [  # batch shapes of mean_p, cov_p, mean_q, cov_q
+    ((), (), (), ()),
+    ((3,), (), (3,), (3,)),
+    ((2, 1), (4,), (), (1, 4)),
+    ((), (5,), (5,), ()),
+]
+
+
+@pytest.mark.parametrize("batches", MVN_BATCHES)
+@pytest.mark.parametrize("n", [1, 3])
+def test_mvn_kl_matches_torch_multivariate_normal(batches, n, rng):
+    from torch.distributions import MultivariateNormal, kl_divergence
+
+    def spd(batch):
+        a = rng.normal(size=(*batch, n, n))
+        return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+    mp, cp = rng.normal(size=(*batches[0], n)), spd(batches[1])
+    mq, cq = rng.normal(size=(*batches[2], n)), spd(batches[3])
+    ours = ce_lib.mvn_kl(mp, cp, mq, cq)
+    theirs = kl_divergence(MultivariateNormal(t(mp), t(cp)), MultivariateNormal(t(mq), t(cq)))
+    assert np.shape(ours) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=0)  # both within ~20 ULP of mpmath at n <= 5
+
+
+DPO_CASES = list(itertools.product(["none", "sum", "mean"], [0.0, 0.1], [0.1, 0.5, 2.0]))
+
+
+def torch_dpo_loss(chosen, rejected, ref_chosen, ref_rejected, beta, label_smoothing, reduction):
+    """The conservative-DPO loss as TRL 0.x's DPOTrainer (loss_type="sigmoid") writes it, in PyTorch."""
+    delta = (chosen - ref_chosen) - (rejected - ref_rejected)
+    losses = -F.logsigmoid(beta * delta) * (1 - label_smoothing) - F.logsigmoid(-beta * delta) * label_smoothing
+    return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
+
+
+@pytest.mark.parametrize("reduction, label_smoothing, beta", DPO_CASES)
+def test_dpo_loss_and_grad_match_torch_autograd(reduction, label_smoothing, beta, rng):
+    v = [rng.normal(-30, 5, 8) for _ in range(4)]
+    v[2][:3] = v[0][:3] + rng.normal(size=3)  # some pairs near the reference, some far from it
+    leaves = [t(a).requires_grad_() for a in v[:2]]
+    theirs = torch_dpo_loss(*leaves, t(v[2]), t(v[3]), beta, label_smoothing, reduction)
+    theirs.sum().backward()
+    ours = ce_lib.dpo_loss(*v, beta=beta, label_smoothing=label_smoothing, reduction=reduction)
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=RTOL, atol=ATOL)
+    grads = ce_lib.dpo_loss_grad(*v, beta=beta, label_smoothing=label_smoothing, reduction=reduction)
+    for ours_grad, leaf in zip(grads, leaves, strict=True):
+        np.testing.assert_allclose(ours_grad, leaf.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("kind", ["kl", "reverse_kl"])
+def test_f_divergence_kl_matches_torch_kl_div(kind, rng):
+    p, q = ce_lib.softmax(rng.normal(size=(6, 5))), ce_lib.softmax(rng.normal(size=(6, 5)))
+    target, approx = (p, q) if kind == "kl" else (q, p)
+    theirs = F.kl_div(t(np.log(approx)), t(target), reduction="none").sum(-1).numpy()
+    np.testing.assert_allclose(ce_lib.f_divergence(p, q, kind), theirs, rtol=RTOL, atol=ATOL)

@@ -241,6 +241,8 @@ BAD = {
     "chunk_size 0": (dict(chunk_size=0), "chunk_size"),
     "chunk_size float": (dict(chunk_size=2.5), "chunk_size"),
     "chunk_size bool": (dict(chunk_size=True), "chunk_size"),
+    "ignore_index float": (dict(ignore_index=1.5), "ignore_index"),  # PyTorch: TypeError
+    "ignore_index bool": (dict(ignore_index=True), "ignore_index"),  # True would ignore class 1
 }
 
 
