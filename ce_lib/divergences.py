@@ -93,15 +93,16 @@ def _positive_finite(x: np.ndarray, name: str) -> None:
 def gaussian_kl(mean_p: ArrayLike, var_p: ArrayLike, mean_q: ArrayLike, var_q: ArrayLike) -> np.ndarray:
     r"""KL divergence between two Gaussians with diagonal covariances, summed over the last axis.
 
-    .. math:: D_{\mathrm{KL}}(p \,\|\, q) = \frac12 \sum_{i=1}^{d} \left(
-              \frac{\sigma_{p,i}^2}{\sigma_{q,i}^2} - 1 - \log\frac{\sigma_{p,i}^2}{\sigma_{q,i}^2}
-              + \frac{(\mu_{p,i} - \mu_{q,i})^2}{\sigma_{q,i}^2} \right),
-              \qquad p = \mathcal N(\mu_p, \operatorname{diag}\sigma_p^2),\ q = \mathcal N(\mu_q, \operatorname{diag}\sigma_q^2)
+    .. math:: D_{\mathrm{KL}}(p \,\|\, q) &= \frac12 \sum_{i=1}^{d} \Big(
+              \frac{\tau_{p,i}^2}{\tau_{q,i}^2} - 1 - \log\frac{\tau_{p,i}^2}{\tau_{q,i}^2} \\
+              &\qquad + \frac{(\mu_{p,i} - \mu_{q,i})^2}{\tau_{q,i}^2} \Big), \\
+              p &= \mathcal N(\mu_p, \operatorname{diag}\tau_p^2), \quad
+              q = \mathcal N(\mu_q, \operatorname{diag}\tau_q^2)
 
     Parameters
     ----------
     mean_p, var_p : array_like
-        Means and **variances** :math:`\sigma_p^2` (not standard deviations) of :math:`p`,
+        Means and **variances** :math:`\tau_p^2` (not standard deviations) of :math:`p`,
         the :math:`d` coordinates along the last axis.
     mean_q, var_q : array_like
         The same for :math:`q`. The four arrays broadcast together, as NumPy's and PyTorch's
@@ -121,7 +122,7 @@ def gaussian_kl(mean_p: ArrayLike, var_p: ArrayLike, mean_q: ArrayLike, var_q: A
 
     Notes
     -----
-    The variance term :math:`r - 1 - \log r`, :math:`r = \sigma_p^2 / \sigma_q^2`, is computed as
+    The variance term :math:`r - 1 - \log r`, :math:`r = \tau_p^2 / \tau_q^2`, is computed as
     :math:`e^{t} - 1 - t` with :math:`t = \log r` taken as :math:`\operatorname{log1p}` of the
     relative difference of the variances when they are within a factor of 2 (the difference is
     then exact), and :math:`e^{t} - 1 - t` as a power series for :math:`|t| < 1`: every term is
@@ -306,8 +307,8 @@ def kl_estimate(log_q: ArrayLike, log_p: ArrayLike, *, kind: str = "k3", reducti
     With :math:`x \sim q` and :math:`r = p(x) / q(x)`, :math:`\delta = \log r = \log p(x) - \log q(x)`,
     the three estimators of Schulman's note *Approximating KL Divergence* (2020):
 
-    .. math:: k_1 = -\log r = -\delta, \qquad k_2 = \tfrac12 (\log r)^2 = \tfrac12 \delta^2, \qquad
-              k_3 = (r - 1) - \log r = \operatorname{expm1}(\delta) - \delta
+    .. math:: k_1 &= -\log r = -\delta, \qquad k_2 = \tfrac12 (\log r)^2 = \tfrac12 \delta^2, \\
+              k_3 &= (r - 1) - \log r = \operatorname{expm1}(\delta) - \delta
 
     :math:`k_1` is unbiased but takes negative values and has a large variance; :math:`k_2`
     is biased (its mean is :math:`D_{\mathrm{KL}}(q\|p)` only to second order), with a small

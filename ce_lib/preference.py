@@ -66,10 +66,10 @@ def dpo_loss(
 ) -> np.ndarray:
     r"""The DPO loss, with conservative DPO's label smoothing.
 
-    .. math:: \Delta &= \big(\log\pi(y_w) - \log\pi_{\mathrm{ref}}(y_w)\big)
-                       - \big(\log\pi(y_l) - \log\pi_{\mathrm{ref}}(y_l)\big), \\
-              \ell &= -(1 - \varepsilon) \log\sigma(\beta\Delta) - \varepsilon \log\sigma(-\beta\Delta)
-                    = (1 - \varepsilon)\operatorname{softplus}(-\beta\Delta) + \varepsilon \operatorname{softplus}(\beta\Delta)
+    .. math:: \Delta &= \big(\log\pi(y_w) - \log\pi_{\mathrm{re}\mathrm{f}}(y_w)\big) \\
+                     &\quad - \big(\log\pi(y_l) - \log\pi_{\mathrm{re}\mathrm{f}}(y_l)\big), \\
+              \ell &= -(1 - \varepsilon) \log\sigma(\beta\Delta) - \varepsilon \log\sigma(-\beta\Delta) \\
+                   &= (1 - \varepsilon)\operatorname{softplus}(-\beta\Delta) + \varepsilon \operatorname{softplus}(\beta\Delta)
 
     per pair, where :math:`y_w` is the chosen and :math:`y_l` the rejected response and
     :math:`\varepsilon` the label smoothing: the probability that a pair's preference label is
