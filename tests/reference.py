@@ -7,6 +7,9 @@ judge by one rule. The values come from mpmath, not from ce_lib's NumPy code.
 
 from __future__ import annotations
 
+import mpmath
+import numpy as np
+
 from ce_lib.accuracy import (  # noqa: F401  (re-exported for the tests)
     DPS,
     LOGIT_POINTS,
@@ -19,3 +22,8 @@ from ce_lib.accuracy import exact_log_softmax as cases_log_softmax  # noqa: F401
 from ce_lib.accuracy import exact_logsumexp as cases_logsumexp  # noqa: F401
 from ce_lib.accuracy import exact_scalar as scalar_cases  # noqa: F401
 from ce_lib.accuracy import exact_softmax as cases_softmax  # noqa: F401
+
+
+def ulps(value: float, exact: mpmath.mpf) -> float:
+    """The error of ``value`` in ULP of the float64 nearest ``exact``."""
+    return float(abs(mpmath.mpf(value) - exact) / mpmath.mpf(np.spacing(abs(float(exact)))))

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from reference import ulps
 
 import ce_lib
 
@@ -24,11 +25,6 @@ EPS = np.finfo(np.float64).eps
 
 
 @mpmath.workdps(DPS)
-def ulps(value: float, exact: mpmath.mpf) -> float:
-    """The error of ``value`` in ULP of the float64 nearest ``exact``."""
-    return float(abs(mpmath.mpf(value) - exact) / mpmath.mpf(np.spacing(abs(float(exact)))))
-
-
 # ----- gaussian_kl -----------------------------------------------------------------------------------------------
 
 

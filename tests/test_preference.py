@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import ulps
 
 import ce_lib
 
@@ -32,10 +33,6 @@ def exact_loss(x: float, eps: float) -> mpmath.mpf:
 
 
 @mpmath.workdps(DPS)
-def ulps(value: float, exact: mpmath.mpf) -> float:
-    return float(abs(mpmath.mpf(value) - exact) / mpmath.mpf(np.spacing(abs(float(exact)))))
-
-
 def test_dpo_loss_against_mpmath(rng):
     worst = 0.0
     for _ in range(300):
