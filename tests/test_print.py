@@ -170,8 +170,10 @@ def test_every_table_fits_its_column_or_scrolls_in_its_own_box(site, browser, re
 
 
 def test_the_ledger_is_short_with_its_blocks_closed_and_says_what_each_holds(site, browser):
-    """The ledger at 1280 px, every chapter's block closed: under 3 000 px tall; each block's summary names its
-    chapter and counts its equations, and the counts add up to the totals at the top."""
+    """The ledger at 1280 px, every chapter's block closed: the explanation above the blocks under 2 000 px, and
+    each chapter's block at most two lines (72 px from one block's top to the next's; three lines take 88), so the page grows by no more
+    than that with each chapter; each block's summary names its chapter and counts its equations, and the counts add
+    up to the totals at the top."""
     from book_sources import ROOT, ledger_rows
 
     origin, _ = site
@@ -180,12 +182,17 @@ def test_the_ledger_is_short_with_its_blocks_closed_and_says_what_each_holds(sit
         """() => ({
           height: document.documentElement.scrollHeight,
           open: document.querySelectorAll('details[open]').length,
+          tops: [...document.querySelectorAll('.verification-ledger details')].map(d => d.getBoundingClientRect().top + window.scrollY),
+          bottom: (d => d.getBoundingClientRect().bottom + window.scrollY)([...document.querySelectorAll('.verification-ledger details')].pop()),
           summaries: [...document.querySelectorAll('.verification-ledger details > summary')].map(s => s.textContent.trim()),
         })"""
     )
     ctx.close()
     assert state["open"] == 0, state
-    assert state["height"] < 3000, f"the ledger is {state['height']}px tall at 1280 px with its blocks closed"
+    tops = state["tops"]
+    assert tops[0] < 2000, f"the explanation above the ledger's blocks is {tops[0]:.0f}px tall at 1280 px"
+    pitches = [after - before for before, after in zip(tops, tops[1:] + [state["bottom"]])]
+    assert max(pitches) <= 72, f"a closed chapter block takes {max(pitches):.0f}px at 1280 px, more than two lines"
     chapters = {path for path, *_ in ledger_rows(ROOT)}
     assert len(state["summaries"]) == len(chapters), state["summaries"]
     total = 0
