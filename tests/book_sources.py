@@ -37,6 +37,18 @@ def chapter_title(path: Path) -> str:
     return book_toc.title(path)
 
 
+def equation_numbers() -> dict[str, str]:
+    """``label -> "n.k"``: the number of each labelled equation, read from the sources, the k-th labelled
+    equation of the n-th numbered chapter. The HTML (tests/test_citation.py) and the PDF editions
+    (tests/test_pdf.py) are each compared with it, so they agree with each other without one build
+    having to wait for the other."""
+    return {
+        label: f"{n}.{k}"
+        for n, source in enumerate(chapter_sources(), start=1)
+        for k, label in enumerate(read_chapter(source).labels, start=1)
+    }
+
+
 def coverage() -> tuple[int, int, list[Chapter]]:
     """(verified labelled equations, labelled equations, chapters) over every page of the book."""
     chapters = [read_chapter(p) for p in toc_files()]

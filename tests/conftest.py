@@ -91,18 +91,6 @@ def built_book(tmp_path_factory) -> Build:
     return _build_html(tmp_path_factory, tmp_path_factory.mktemp("no-pdf"))
 
 
-@pytest.fixture(scope="session")
-def built_book_with_pdf(tmp_path_factory, built_pdf) -> Build:
-    """The book built after the PDF edition, linking it, as ``make book`` does with LaTeX installed.
-
-    Only the PDF tests read it; under xdist they run on a worker of their own, beside the HTML tests'."""
-    if built_pdf is None:
-        pytest.skip(
-            "LaTeX is not installed; install it to test the PDF edition (Debian: apt-get install $(make -s tex-packages))"
-        )
-    return _build_html(tmp_path_factory, built_pdf.folder)
-
-
 def pytest_configure(config):
     """With ``--nbval-kernel-name`` (``make test``: the reader's kernel), that kernel runs the notebooks,
     not the project's own environment (pyproject.toml's default, ``--nbval-current-env``, for a plain ``pytest``)."""
@@ -137,11 +125,11 @@ def rng(request) -> np.random.Generator:
 # Markers by what a test needs, so that `-m "not build and not browser and not pdf and not notebooks"` is fast.
 _NEEDS = {"built_book": ("build",), "built_pdf": ("build", "pdf"), "browser": ("browser",)}
 # Fixtures that build or read the book: their tests must live in BOOK_MODULES.
-_BOOK_FIXTURES = ("built_book", "built_book_with_pdf", "built_pdf", "site", "browser")
+_BOOK_FIXTURES = ("built_book", "built_pdf", "site", "browser")
 
 
 # The test modules whose tests may read the built book, by the xdist work unit that runs them: the HTML
-# book and its readers in one, the PDF edition (and an HTML build that links it) in another.
+# book and its readers in one, the PDF edition in another.
 BOOK_MODULES = {
     "test_build.py": "book",
     "test_citation.py": "book",
@@ -157,6 +145,7 @@ SMALL_BOOKS = "test_small_books.py"
 SHARED_SMALL_BOOK = {
     "test_the_pdf_edition_is_linked_only_where_it_was_built": "downloads",
     "test_the_wheel_is_offered_only_where_it_was_built": "downloads",
+    "test_a_chapter_page_links_its_own_pdf_only_where_it_was_built": "downloads",
 }
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 import yaml
-from book_sources import ROOT, chapter_sources, toc_files
+from book_sources import ROOT, chapter_sources, equation_numbers, toc_files
 
 import ce_lib
 
@@ -43,13 +43,18 @@ def test_footer_and_bibtex_carry_version_and_date(built_book):
 
 
 def test_equations_are_numbered_per_chapter(built_book):
+    """Every numbered equation of chapter n is n.1, n.2, ... in order, and each label has the number that
+    book_sources.equation_numbers reads from the sources (tests/test_pdf.py holds the PDF to the same)."""
     chapters = chapter_sources()
+    expected, shown = equation_numbers(), {}
     for number, source in enumerate(chapters, start=1):
         page = (built_book.html / source.relative_to(ROOT).with_suffix(".html")).read_text()
         eqnos = re.findall(r'<span class="eqno">\(([0-9.]+)\)', page)
         assert eqnos, f"{source.name} has no numbered equation"
         assert all(e.startswith(f"{number}.") for e in eqnos), f"{source.name}: {eqnos}"
         assert eqnos == [f"{number}.{k}" for k in range(1, len(eqnos) + 1)]
+        shown.update(re.findall(r'id="equation-([^"]+)"[^>]*>\s*<span class="eqno">\(([0-9.]+)\)', page))
+    assert len(shown) >= 80 and shown == expected
 
 
 def test_zenodo_metadata_agrees_with_citation_cff():

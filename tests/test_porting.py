@@ -152,10 +152,19 @@ def _half_cases(rng):
         ("kl_divergence", ce_lib.kl_divergence, quarters, {"q": quarters[::-1].copy()}),
         ("js_divergence", ce_lib.js_divergence, quarters, {"q": quarters[::-1].copy()}),
         ("mutual_information", ce_lib.mutual_information, quarters / np.float16(4), {}),
+        ("f_divergence", ce_lib.f_divergence, quarters, {"q": quarters[::-1].copy(), "kind": "hellinger"}),
+        ("gaussian_kl", ce_lib.gaussian_kl, x, {"var_p": probs, "mean_q": x[::-1].copy(), "var_q": probs[::-1].copy()}),
+        ("kl_estimate", ce_lib.kl_estimate, x, {"log_p": x[::-1].copy(), "reduction": "none"}),
+        (
+            "dpo_loss",
+            ce_lib.dpo_loss,
+            x,
+            {"rejected_logps": x[::-1].copy(), "ref_chosen_logps": x * 0, "ref_rejected_logps": x * 0},
+        ),
     ]
 
 
-@pytest.mark.parametrize("case", range(21))
+@pytest.mark.parametrize("case", range(25))
 def test_float16_in_float16_out_rounded_once_from_float32(case, rng):
     name, fn, arg, kwargs = _half_cases(rng)[case]
     assert arg.dtype == np.float16
@@ -169,7 +178,7 @@ def test_float16_in_float16_out_rounded_once_from_float32(case, rng):
 def test_every_half_case_is_a_public_activation_or_loss(rng):
     """The float16 cases above cover each name once (so that parametrize's range(16) cannot go stale)."""
     names = [case[0] for case in _half_cases(rng)]
-    assert len(names) == 21 == len(set(names))
+    assert len(names) == 25 == len(set(names))
 
 
 def _half_ulps(value: np.ndarray, exact: np.ndarray) -> float:

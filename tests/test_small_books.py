@@ -128,8 +128,9 @@ def test_make_book_fails_on_drift_naming_the_command(executed_chapter):
 
 @pytest.fixture(scope="module")
 def downloads_book(tmp_path_factory):
-    """A two-page book (the preface's PDF paragraph, the notebooks page's wheel paragraph), built without the
-    PDF and the wheel, then again, incrementally, after both appear: ``(first pages, second pages, site)``."""
+    """A two-page book (the preface's PDF paragraph, the notebooks page's wheel paragraph, the notebooks page
+    being its numbered chapter), built without the PDFs and the wheel, then again, incrementally, after the
+    book's PDF, the chapter's PDF and the wheel appear: ``(first pages, second pages, site)``."""
     folder = tmp_path_factory.mktemp("downloads")
     small_book(folder, "book/preface", chapters=("book/notebooks",))
     pdf = re.search(r"```\{raw\} html\n<p class=\"pdf-edition\">.*?```\n", (ROOT / "book" / "preface.md").read_text(), re.S)
@@ -145,6 +146,8 @@ def downloads_book(tmp_path_factory):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     first = read()
     (folder / "_build" / "pdf" / "softmax-cross-entropy-kl.pdf").write_bytes(b"%PDF-1.5 stand-in")
+    (folder / "_build" / "pdf" / "chapters").mkdir()
+    (folder / "_build" / "pdf" / "chapters" / "notebooks.pdf").write_bytes(b"%PDF-1.5 stand-in")  # the chapter's own
     (folder / "_build" / "dist").mkdir()
     (folder / "_build" / "dist" / "ce_lib-9.9.9-py3-none-any.whl").write_bytes(b"PK stand-in")
     proc = build_book.run("html", source=folder)  # incremental: both pages must be rebuilt
@@ -158,6 +161,16 @@ def test_the_pdf_edition_is_linked_only_where_it_was_built(downloads_book):
     assert "softmax-cross-entropy-kl.pdf" not in first["preface"] and "make pdf" in first["preface"]
     assert '<a href="../softmax-cross-entropy-kl.pdf">PDF edition</a>' in second["preface"]
     assert (site / "softmax-cross-entropy-kl.pdf").is_file()
+
+
+def test_a_chapter_page_links_its_own_pdf_only_where_it_was_built(downloads_book):
+    """make pdf puts each chapter's PDF in _build/pdf/chapters/; the chapter's page links it under its title
+    (book/_ext/pdf_edition.py), and links nothing before it exists."""
+    first, second, site = downloads_book
+    link = '<p class="chapter-pdf"><a href="../chapters/notebooks.pdf">This chapter as a PDF</a></p>'
+    assert "chapter-pdf" not in first["notebooks"] and link in second["notebooks"]
+    assert second["notebooks"].index("</h1>") < second["notebooks"].index(link)
+    assert (site / "chapters" / "notebooks.pdf").is_file()
 
 
 def test_the_wheel_is_offered_only_where_it_was_built(downloads_book):

@@ -32,6 +32,15 @@ BREAK_AFTER = re.compile(r"(?<=[_=/])(?=\S)")
 # `$$ ... $$ (label)` and a {math} directive's `:label: name`
 DOLLAR_LABEL = re.compile(r"\$\$\s*\(([A-Za-z0-9_\-:.]+)\)")
 MATH_LABEL = re.compile(r"```\{math\}[^`]*?:label:\s*([A-Za-z0-9_\-:.]+)", re.S)
+
+
+def labels_in_order(text: str) -> list[str]:
+    """The equation labels of a page's Markdown, ``$$ ... $$ (label)`` and ``{math}`` blocks alike, in the
+    order they appear: the order in which the book numbers its equations."""
+    found = sorted([*DOLLAR_LABEL.finditer(text), *MATH_LABEL.finditer(text)], key=lambda m: m.start())
+    return [m.group(1) for m in found]
+
+
 # the kinds a labelled equation may rest on: a derivation of some kind, a declared definition, or a
 # declared citation (which the coverage test accepts only beside a numerical check)
 SOUND_KINDS = (*LEDGER_KINDS[:3], LEDGER_KINDS[5], LEDGER_KINDS[6])
@@ -84,7 +93,7 @@ def read_chapter(path: Path) -> Chapter:
     chapter = Chapter(path)
     if path.suffix == ".md":
         text = path.read_text()
-        chapter.labels = DOLLAR_LABEL.findall(text) + MATH_LABEL.findall(text)
+        chapter.labels = labels_in_order(text)
         notebook = path.with_suffix(".ipynb")
         if notebook.exists():
             chapter.checks = _checks(json.loads(notebook.read_text())["cells"])
@@ -93,7 +102,7 @@ def read_chapter(path: Path) -> Chapter:
     for cell in cells:
         if cell["cell_type"] == "markdown":
             source = "".join(cell["source"])
-            chapter.labels += DOLLAR_LABEL.findall(source) + MATH_LABEL.findall(source)
+            chapter.labels += labels_in_order(source)
     chapter.checks = _checks(cells)
     return chapter
 
