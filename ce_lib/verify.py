@@ -284,7 +284,8 @@ def hand_proof(label: str, steps: Iterable[tuple[object, object]], claim: str) -
         raise ValueError("steps must list at least one (lhs, rhs) pair")
     for number, (lhs, rhs) in enumerate(steps, 1):
         _check_identity(f"{label}, step {number}", lhs, rhs)
-    _report(label, f"{claim}: hand proof in the text; its {len(steps)} algebraic steps hold symbolically")
+    checked = "its algebraic step holds" if len(steps) == 1 else f"its {len(steps)} algebraic steps hold"
+    _report(label, f"{claim}: hand proof in the text; {checked} symbolically")
 
 
 def cited(label: str, source: str) -> None:

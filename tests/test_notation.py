@@ -380,7 +380,7 @@ CHAPTER = """
 The gap is large.
 
 $$
-q_1 = \\sigma(\\psi) , \\qquad q_k = \\operatorname{softmax}(s)_k .
+q_1 = \\sigma(\\varpi) , \\qquad q_k = \\operatorname{softmax}(s)_k .
 $$ (eq-gap)
 
 ```{code-cell}
@@ -392,21 +392,21 @@ x = 1
 
 def test_a_symbol_absent_from_the_table_and_undeclared_is_rejected():
     table = table_symbols()
-    assert "\\psi" not in table
-    assert undeclared(CHAPTER, table) == [("eq-gap", "\\psi")]
+    assert "\\varpi" not in table
+    assert undeclared(CHAPTER, table) == [("eq-gap", "\\varpi")]
     # a mention, or an equation in passing, does not declare it
-    for sentence in ("The gap $\\psi$ is large.", "It vanishes when $\\psi = s_1$ does.", "At $\\psi = 2$ it is large."):
-        assert undeclared(CHAPTER.replace("The gap is large.", sentence), table) == [("eq-gap", "\\psi")], sentence
+    for sentence in ("The gap $\\varpi$ is large.", "It vanishes when $\\varpi = s_1$ does.", "At $\\varpi = 2$ it is large."):
+        assert undeclared(CHAPTER.replace("The gap is large.", sentence), table) == [("eq-gap", "\\varpi")], sentence
 
 
 @pytest.mark.parametrize(
     "sentence",
     [
-        "Here the gap is $\\psi$, where $\\psi$ is the difference of the scores.",
-        "The difference $\\psi$ denotes the gap.",
-        "In this chapter $\\psi$ is a gap.",
-        "Write $\\psi = s_1 - s_2$ for the gap.",
-        "The gap is large.\n\n$$\n\\psi(s) = s_1 - s_2\n$$\n",
+        "Here the gap is $\\varpi$, where $\\varpi$ is the difference of the scores.",
+        "The difference $\\varpi$ denotes the gap.",
+        "In this chapter $\\varpi$ is a gap.",
+        "Write $\\varpi = s_1 - s_2$ for the gap.",
+        "The gap is large.\n\n$$\n\\varpi(s) = s_1 - s_2\n$$\n",
     ],
 )
 def test_a_declaration_in_the_prose_is_accepted(sentence):

@@ -115,3 +115,44 @@ def test_the_fingerprint_changes_with_ce_lib_and_the_readers_pins_only(tmp_path)
     _fingerprint_folder(tmp_path, LOCK)
     (tmp_path / "ce_lib" / "losses.py").write_text("def loss(): return 1\n")
     assert chapters.fingerprint(tmp_path) != base  # ce_lib itself
+
+
+def _foreign_imports(code: str, allowed: set[str]) -> set[str]:
+    """The top-level modules a chapter's code imports that are not in ``allowed``."""
+    import ast
+
+    tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module}
+    return {name.split(".")[0] for name in names} - allowed
+
+
+def _reader_modules() -> set[str]:
+    """What a chapter may import: the standard library, ce_lib, and the modules of the reader's lock closure."""
+    import sys
+    from importlib.metadata import packages_distributions
+
+    def norm(name: str) -> str:
+        return name.lower().replace("_", "-")
+
+    lock = (chapters.ROOT / chapters.LOCK).read_text()
+    reader = {norm(pin.split("==")[0]) for pin in chapters._lock_closure(lock, chapters.READER_REQUIREMENTS)}
+    installed = {m for m, dists in packages_distributions().items() if any(norm(d) in reader for d in dists)}
+    return set(sys.stdlib_module_names) | {"ce_lib"} | installed
+
+
+def test_the_import_check_rejects_a_package_outside_the_readers_environment():
+    allowed = _reader_modules()
+    assert {"numpy", "sympy", "mpmath", "ml_dtypes", "sklearn", "matplotlib", "scipy", "math"} <= allowed
+    assert _foreign_imports("import numpy as np\nfrom scipy.optimize import brentq\n%matplotlib inline", allowed) == set()
+    assert _foreign_imports("import numpy as np\nimport torch\n", allowed) == {"torch"}
+    assert _foreign_imports("def f():\n    from torch.nn import functional\n", allowed) == {"torch"}
+    assert _foreign_imports("import pytest", allowed) == {"pytest"}  # in requirements.txt, not the reader's
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_a_chapter_imports_only_what_the_readers_environment_has(path):
+    """A chapter runs alone in the reader's environment (requirements-reader.txt and ce_lib's wheel): torch, the
+    parity tests' optional extra, and the test tools are not there. nbval finds that too, but only in `make test`."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert not _foreign_imports(code, _reader_modules()), f"{path.name} imports {_foreign_imports(code, _reader_modules())}"

@@ -191,6 +191,8 @@ def test_hand_proof_checks_every_step(capsys):
     good = [(sp.log(p * q), sp.log(p) + sp.log(q)), (sp.exp(sp.log(p)), p)]
     verify.hand_proof("eq-y", good, "a claim")
     assert "its 2 algebraic steps hold symbolically" in capsys.readouterr().out
+    verify.hand_proof("eq-y", good[:1], "a claim")
+    assert capsys.readouterr().out.endswith("hand proof in the text; its algebraic step holds symbolically\n")
     for wrong in ((sp.log(x * y), sp.log(x) + sp.log(y)), (sigma(x).diff(x), sigma(x) * (sigma(x) - 1))):
         with pytest.raises(AssertionError, match="step 3"):
             verify.hand_proof("eq-y", [*good, wrong], "a claim")
