@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import lighter_pages  # book/_ext, on the path through book_sources
 import numpy as np
 import pytest
 from book_sources import ROOT, chapter_sources, toc_files
@@ -385,6 +386,32 @@ def test_dark_mode_keeps_equations_and_figures_legible(site, browser):
     assert colours["imgs"] and all(lightness > 0.6 for lightness in colours["imgs"]), (
         "figures need a light backing on the dark theme"
     )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_code_keeps_its_colours_once_plain_tokens_lose_their_spans(site, browser, scheme):
+    """book/_ext/lighter_pages.py unwraps the spans Pygments draws in the block's own colour: the text left bare
+    must take that colour (the theme gives pre another), and only the plain classes may have gone."""
+    origin, root = site
+    plain = lighter_pages.plain_token_classes((root / "_static" / "pygments.css").read_text(encoding="utf-8"))
+    assert {"n", "p", "w"} <= plain, plain  # names, punctuation and spaces: most of the tokens
+    ctx, page = _open(browser, f"{origin}/book/part6/variational_inference.html", color_scheme=scheme)
+    seen = page.evaluate(
+        """(plain) => {
+          const blocks = [...document.querySelectorAll('div.highlight')].filter(d => d.querySelector(':scope > pre'));
+          return {theme: document.documentElement.dataset.theme,
+                  blocks: blocks.length,
+                  differ: blocks.filter(d => getComputedStyle(d.querySelector(':scope > pre')).color !== getComputedStyle(d).color).length,
+                  plainSpans: blocks.reduce((n, d) => n + d.querySelectorAll(plain.map(c => `span.${c}`).join(',')).length, 0),
+                  coloured: blocks.reduce((n, d) => n + d.querySelectorAll('pre span.o, pre span.mi').length, 0)};
+        }""",
+        sorted(plain),
+    )
+    ctx.close()
+    assert seen["theme"] == scheme
+    assert seen["blocks"] > 20 and seen["coloured"] > 100, seen  # the coloured tokens keep their spans
+    assert seen["plainSpans"] == 0, seen
+    assert seen["differ"] == 0, f"{seen['differ']} code blocks draw their bare text in another colour than the block's"
 
 
 def _readout(page, figure: str) -> dict[str, str]:
